@@ -1,0 +1,31 @@
+use std::path::PathBuf;
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Errors of the chain crate.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A forge artifact could not be read.
+    #[error("cannot read forge artifact {path}: {source} (run `forge build` first)")]
+    ArtifactIo {
+        /// The artifact's path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A forge artifact is not the JSON forge writes.
+    #[error("forge artifact {path} is malformed: {reason}")]
+    ArtifactFormat {
+        /// The artifact's path.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No anvil binary was found.
+    #[error("no anvil binary: looked at {0} (run `tools/setup.sh`, or set VERBENCH_ANVIL)")]
+    AnvilMissing(String),
+    /// anvil did not start.
+    #[error("anvil failed to start: {0}")]
+    AnvilStart(String),
+}

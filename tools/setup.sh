@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Idempotent toolchain bootstrap for verbench, from the package registries only:
+# - Foundry's forge/anvil/cast, solcjs and OpenZeppelin contracts from npm (package-lock.json);
+# - the Rust workspace's crates (Cargo.lock), fetched once.
+# Safe to run any number of times; both README commands call it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || { echo "setup: '$1' is required but not installed ($2)" >&2; exit 1; }
+}
+need node "Node.js 18+"
+need npm "npm"
+need cargo "a Rust toolchain (rustup)"
+
+# npm packages: reinstall only when the lockfile changed since the last install.
+stamp=node_modules/.verbench-lock-sha
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -x node_modules/.bin/forge ]; then
+  log "installing forge/anvil/cast, solcjs and OpenZeppelin from npm (package-lock.json)"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  echo "$want" >"$stamp"
+fi
+
+# The Foundry npm packages ship the linux-amd64 binaries in optional dependencies; make sure the
+# one for this platform arrived.
+for tool in forge anvil cast; do
+  if ! node_modules/.bin/$tool --version >/dev/null 2>&1; then
+    echo "setup: node_modules/.bin/$tool does not run on this platform ($(uname -sm))" >&2
+    exit 1
+  fi
+done
+tools/solc --version >/dev/null
+
+if [ "${VERBENCH_SKIP_CARGO_FETCH:-0}" != 1 ]; then
+  log "fetching Rust crates (Cargo.lock)"
+  cargo fetch --locked -q
+fi
+
+log "toolchain ready: $(node_modules/.bin/forge --version | head -1), solc $(tools/solc --version | tail -1 | cut -d' ' -f2)"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# verbench's whole test suite: formatting, lints, contracts and Rust. Sets up the toolchain first.
+# Runs every step even when one fails, prints a summary, and exits non-zero if any step failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+tools/setup.sh || exit 1
+export PATH="$PWD/node_modules/.bin:$PATH"
+
+failed=()
+step() {
+  local name=$1; shift
+  printf '\n\033[1;34m==> %s\033[0m\n' "$name"
+  local t0=$SECONDS
+  if "$@"; then
+    printf '\033[1;32m<== %s: ok (%ss)\033[0m\n' "$name" $((SECONDS - t0))
+  else
+    printf '\033[1;31m<== %s: FAILED (%ss)\033[0m\n' "$name" $((SECONDS - t0))
+    failed+=("$name")
+  fi
+}
+
+step "forge fmt --check" forge fmt --check
+step "forge build" forge build
+step "forge test" forge test
+step "cargo fmt --check" cargo fmt --all --check
+step "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "cargo test" cargo test --workspace --locked
+
+echo
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED steps: ${failed[*]}"
+  exit 1
+fi
+echo "all steps passed"
