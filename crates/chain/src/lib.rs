@@ -10,9 +10,7 @@ pub use error::{Error, Result};
 /// Bindings generated from the Solidity interfaces (the single source of truth for the ABI).
 pub mod bindings {
     alloy::sol!(
-        #[sol(rpc)]
-        #[derive(Debug)]
-        IMerkleVerifier,
+        #[sol(rpc, all_derives)]
         "../../contracts/interfaces/IMerkleVerifier.sol"
     );
 }

@@ -18,11 +18,14 @@ pub fn anvil_path() -> Result<PathBuf> {
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .map(|dir| dir.join("anvil"))
         .find(|candidate| candidate.exists());
-    on_path.ok_or_else(|| Error::AnvilMissing(format!("$VERBENCH_ANVIL, {}, $PATH", local.display())))
+    on_path
+        .ok_or_else(|| Error::AnvilMissing(format!("$VERBENCH_ANVIL, {}, $PATH", local.display())))
 }
 
 /// Starts anvil on a free port; it is killed when the returned instance is dropped.
 pub fn spawn_anvil() -> Result<AnvilInstance> {
     let path = anvil_path()?;
-    Anvil::at(path).try_spawn().map_err(|e| Error::AnvilStart(e.to_string()))
+    Anvil::at(path)
+        .try_spawn()
+        .map_err(|e| Error::AnvilStart(e.to_string()))
 }

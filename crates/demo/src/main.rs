@@ -37,34 +37,72 @@ async fn main() -> anyhow::Result<()> {
     for (level, sibling) in proof.siblings.iter().enumerate() {
         println!("  sibling[{level}] {}", to_hex(sibling));
     }
-    proof.verify(&tree.root(), &leaf).context("the Rust verifier rejected its own proof")?;
+    proof
+        .verify(&tree.root(), &leaf)
+        .context("the Rust verifier rejected its own proof")?;
     println!("Rust verifier: valid");
 
     let anvil = local::spawn_anvil()?;
     println!("started anvil at {}", anvil.endpoint());
-    let provider = ProviderBuilder::new().wallet(anvil.wallet().context("anvil has no dev keys")?).connect_http(anvil.endpoint_url());
-    let bytecode = artifacts::creation_bytecode(&artifacts::project_root().join("out"), "MerkleVerifier", "MerkleVerifier")?;
+    let provider = ProviderBuilder::new()
+        .wallet(anvil.wallet().context("anvil has no dev keys")?)
+        .connect_http(anvil.endpoint_url());
+    let bytecode = artifacts::creation_bytecode(
+        &artifacts::project_root().join("out"),
+        "MerkleVerifier",
+        "MerkleVerifier",
+    )?;
     let receipt = provider
         .send_transaction(TransactionRequest::default().with_deploy_code(bytecode))
         .await?
         .get_receipt()
         .await?;
-    let address = receipt.contract_address.context("deployment receipt has no contract address")?;
-    println!("deployed MerkleVerifier at {address} (gas {})", receipt.gas_used);
+    let address = receipt
+        .contract_address
+        .context("deployment receipt has no contract address")?;
+    println!(
+        "deployed MerkleVerifier at {address} (gas {})",
+        receipt.gas_used
+    );
 
     let verifier = IMerkleVerifier::new(address, &provider);
     let siblings: Vec<FixedBytes<32>> = proof.siblings.iter().map(|s| FixedBytes(*s)).collect();
-    let (root, n, index) = (FixedBytes(tree.root()), U256::from(tree.leaf_count()), U256::from(PROVED));
-    let valid = verifier.verify(siblings.clone(), root, n, index, FixedBytes(leaf)).call().await?;
-    println!("on-chain verify(record {PROVED}):          {valid}");
-    let wrong_index = verifier.verify(siblings.clone(), root, n, U256::from(PROVED - 1), FixedBytes(leaf)).call().await?;
-    println!("on-chain verify(same proof, index {}):     {wrong_index}", PROVED - 1);
+    let (root, n, index) = (
+        FixedBytes(tree.root()),
+        U256::from(tree.leaf_count()),
+        U256::from(PROVED),
+    );
+    let valid = verifier
+        .verify(siblings.clone(), root, n, index, FixedBytes(leaf))
+        .call()
+        .await?;
+    println!("on-chain verify(record {PROVED}, index {PROVED}):  {valid}");
+    let wrong_index = verifier
+        .verify(
+            siblings.clone(),
+            root,
+            n,
+            U256::from(PROVED - 1),
+            FixedBytes(leaf),
+        )
+        .call()
+        .await?;
+    println!(
+        "on-chain verify(same proof, index {}):  {wrong_index}",
+        PROVED - 1
+    );
     let tampered_record = br#"{"item":5,"prompt":"Opposite of hot?","output":"warm"}"#;
-    let tampered = verifier.verifyLeafData(siblings, root, n, index, tampered_record.to_vec().into()).call().await?;
-    println!("on-chain verify(tampered record):         {tampered}");
+    let tampered = verifier
+        .verifyLeafData(siblings, root, n, index, tampered_record.to_vec().into())
+        .call()
+        .await?;
+    println!("on-chain verify(tampered record):     {tampered}");
     drop(anvil);
     println!("stopped anvil");
-    anyhow::ensure!(valid && !wrong_index && !tampered, "on-chain verification disagrees with the Rust verifier");
+    anyhow::ensure!(
+        valid && !wrong_index && !tampered,
+        "on-chain verification disagrees with the Rust verifier"
+    );
     println!("OK: Rust and Solidity agree");
     Ok(())
 }

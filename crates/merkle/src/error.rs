@@ -26,7 +26,11 @@ pub enum Error {
         actual: usize,
     },
     /// The proof folds to another root.
-    #[error("proof folds to root 0x{} instead of 0x{}", hex::encode(computed), hex::encode(expected))]
+    #[error(
+        "proof folds to root 0x{} instead of 0x{}",
+        hex::encode(computed),
+        hex::encode(expected)
+    )]
     RootMismatch {
         /// The committed root.
         expected: Hash,

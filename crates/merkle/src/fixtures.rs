@@ -74,7 +74,9 @@ pub fn tree_fixture(n: u64) -> Result<TreeFixture> {
     };
     for &i in &indices {
         let proof = tree.prove(i)?;
-        fixture.leaf_data.push(format!("0x{}", hex::encode(leaf_preimage(n, i))));
+        fixture
+            .leaf_data
+            .push(format!("0x{}", hex::encode(leaf_preimage(n, i))));
         fixture.leaves.push(to_hex(&leaf_hashes[i as usize]));
         fixture.siblings.extend(proof.siblings_hex());
         fixture.offsets.push(fixture.siblings.len() as u64);

@@ -103,16 +103,25 @@ fn check_position(index: u64, leaf_count: u64) -> Result<()> {
 pub fn compute_root(leaf_count: u64, index: u64, leaf: &Hash, siblings: &[Hash]) -> Result<Hash> {
     let expected = proof_len(index, leaf_count)?;
     if siblings.len() != expected {
-        return Err(Error::ProofLength { expected, actual: siblings.len() });
+        return Err(Error::ProofLength {
+            expected,
+            actual: siblings.len(),
+        });
     }
     let (mut i, mut width, mut node) = (index, leaf_count, *leaf);
     let mut next = siblings.iter();
     while width > 1 {
         if i & 1 == 1 {
-            let sibling = next.next().ok_or(Error::ProofLength { expected, actual: siblings.len() })?;
+            let sibling = next.next().ok_or(Error::ProofLength {
+                expected,
+                actual: siblings.len(),
+            })?;
             node = hash_node(sibling, &node);
         } else if i + 1 < width {
-            let sibling = next.next().ok_or(Error::ProofLength { expected, actual: siblings.len() })?;
+            let sibling = next.next().ok_or(Error::ProofLength {
+                expected,
+                actual: siblings.len(),
+            })?;
             node = hash_node(&node, sibling);
         }
         i >>= 1;
@@ -122,10 +131,19 @@ pub fn compute_root(leaf_count: u64, index: u64, leaf: &Hash, siblings: &[Hash])
 }
 
 /// Checks that `leaf` sits at `index` of the tree committed as (`root`, `leaf_count`).
-pub fn verify(root: &Hash, leaf_count: u64, index: u64, leaf: &Hash, siblings: &[Hash]) -> Result<()> {
+pub fn verify(
+    root: &Hash,
+    leaf_count: u64,
+    index: u64,
+    leaf: &Hash,
+    siblings: &[Hash],
+) -> Result<()> {
     let computed = compute_root(leaf_count, index, leaf, siblings)?;
     if &computed != root {
-        return Err(Error::RootMismatch { expected: *root, computed });
+        return Err(Error::RootMismatch {
+            expected: *root,
+            computed,
+        });
     }
     Ok(())
 }
@@ -180,7 +198,11 @@ impl MerkleTree {
         let leaf_count = leaves.len() as u64;
         let inner = rs_merkle::MerkleTree::<VerbenchHasher>::from_leaves(leaves);
         let root = inner.root().ok_or(Error::EmptyTree)?;
-        Ok(Self { inner, root, leaf_count })
+        Ok(Self {
+            inner,
+            root,
+            leaf_count,
+        })
     }
 
     /// Hashes each record with [`hash_leaf`] and builds the tree.
@@ -218,9 +240,16 @@ impl MerkleTree {
         let siblings = self.inner.proof(&[position]).proof_hashes().to_vec();
         if siblings.len() != expected {
             // rs_merkle and the specification disagree: never hand out such a proof.
-            return Err(Error::ProofLength { expected, actual: siblings.len() });
+            return Err(Error::ProofLength {
+                expected,
+                actual: siblings.len(),
+            });
         }
-        Ok(Proof { index, leaf_count: self.leaf_count, siblings })
+        Ok(Proof {
+            index,
+            leaf_count: self.leaf_count,
+            siblings,
+        })
     }
 }
 
@@ -258,19 +287,31 @@ mod tests {
         let l = leaves(3);
         let tree = MerkleTree::from_leaf_hashes(&l).unwrap();
         assert_eq!(tree.root(), hash_node(&hash_node(&l[0], &l[1]), &l[2]));
-        assert_eq!(tree.prove(2).unwrap().siblings, vec![hash_node(&l[0], &l[1])]);
+        assert_eq!(
+            tree.prove(2).unwrap().siblings,
+            vec![hash_node(&l[0], &l[1])]
+        );
     }
 
     #[test]
     fn empty_tree_is_an_error() {
-        assert_eq!(MerkleTree::from_leaf_hashes(&[]).unwrap_err(), Error::EmptyTree);
+        assert_eq!(
+            MerkleTree::from_leaf_hashes(&[]).unwrap_err(),
+            Error::EmptyTree
+        );
         assert_eq!(proof_len(0, 0).unwrap_err(), Error::EmptyTree);
     }
 
     #[test]
     fn out_of_range_index_is_an_error() {
         let tree = MerkleTree::from_leaf_hashes(&leaves(5)).unwrap();
-        assert_eq!(tree.prove(5).unwrap_err(), Error::IndexOutOfRange { index: 5, leaf_count: 5 });
+        assert_eq!(
+            tree.prove(5).unwrap_err(),
+            Error::IndexOutOfRange {
+                index: 5,
+                leaf_count: 5
+            }
+        );
     }
 
     #[test]

@@ -33,11 +33,19 @@ fn main() -> anyhow::Result<()> {
         let proofs_n = 1000u64;
         let step = n / proofs_n;
         let t = Instant::now();
-        let proofs: Vec<_> = (0..proofs_n).map(|j| tree.prove(j * step)).collect::<Result<_, _>>()?;
+        let proofs: Vec<_> = (0..proofs_n)
+            .map(|j| tree.prove(j * step))
+            .collect::<Result<_, _>>()?;
         let prove = t.elapsed() / proofs_n as u32;
         let t = Instant::now();
         for (j, proof) in proofs.iter().enumerate() {
-            verify(&tree.root(), n, proof.index, &leaves[j * step as usize], &proof.siblings)?;
+            verify(
+                &tree.root(),
+                n,
+                proof.index,
+                &leaves[j * step as usize],
+                &proof.siblings,
+            )?;
         }
         let verify_time = t.elapsed() / proofs_n as u32;
         println!(

@@ -16,12 +16,17 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let files = verbench_merkle::fixtures::all()?;
     for (name, json) in &files {
         let path = args.out.join(name);
         std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
     }
-    eprintln!("wrote {} fixture files to {}", files.len(), args.out.display());
+    eprintln!(
+        "wrote {} fixture files to {}",
+        files.len(),
+        args.out.display()
+    );
     Ok(())
 }

@@ -7,7 +7,9 @@ use verbench_merkle::{
 };
 
 fn leaves(n: u64, salt: u64) -> Vec<Hash> {
-    (0..n).map(|i| hash_leaf(&[salt.to_be_bytes(), i.to_be_bytes()].concat())).collect()
+    (0..n)
+        .map(|i| hash_leaf(&[salt.to_be_bytes(), i.to_be_bytes()].concat()))
+        .collect()
 }
 
 /// The path shape of a position: per level, whether the node is a right child (sibling on the
@@ -15,7 +17,13 @@ fn leaves(n: u64, salt: u64) -> Vec<Hash> {
 fn path_shape(index: u64, n: u64) -> Vec<u8> {
     let (mut i, mut w, mut shape) = (index, n, Vec::new());
     while w > 1 {
-        shape.push(if i & 1 == 1 { 0 } else if i + 1 < w { 1 } else { 2 });
+        shape.push(if i & 1 == 1 {
+            0
+        } else if i + 1 < w {
+            1
+        } else {
+            2
+        });
         i >>= 1;
         w = w.div_ceil(2);
     }
@@ -29,7 +37,13 @@ fn reference_root(level: &[Hash]) -> Hash {
     }
     let next: Vec<Hash> = level
         .chunks(2)
-        .map(|pair| if pair.len() == 2 { hash_node(&pair[0], &pair[1]) } else { pair[0] })
+        .map(|pair| {
+            if pair.len() == 2 {
+                hash_node(&pair[0], &pair[1])
+            } else {
+                pair[0]
+            }
+        })
         .collect();
     reference_root(&next)
 }
@@ -112,7 +126,11 @@ fn every_index_of_small_trees_round_trips() {
         let tree = MerkleTree::from_leaf_hashes(&l).unwrap();
         for i in 0..n {
             let proof = tree.prove(i).unwrap();
-            assert_eq!(compute_root(n, i, &l[i as usize], &proof.siblings).unwrap(), tree.root(), "n={n} i={i}");
+            assert_eq!(
+                compute_root(n, i, &l[i as usize], &proof.siblings).unwrap(),
+                tree.root(),
+                "n={n} i={i}"
+            );
         }
     }
 }
@@ -124,8 +142,14 @@ fn count_is_not_bound_by_the_root_alone() {
     let l4 = leaves(4, 2);
     let t3 = MerkleTree::from_leaf_hashes(&l4[..3]).unwrap();
     let t4 = MerkleTree::from_leaf_hashes(&l4).unwrap();
-    assert_eq!(t3.prove(0).unwrap().siblings[0], t4.prove(0).unwrap().siblings[0]);
-    assert_eq!(t3.prove(0).unwrap().siblings.len(), t4.prove(0).unwrap().siblings.len());
+    assert_eq!(
+        t3.prove(0).unwrap().siblings[0],
+        t4.prove(0).unwrap().siblings[0]
+    );
+    assert_eq!(
+        t3.prove(0).unwrap().siblings.len(),
+        t4.prove(0).unwrap().siblings.len()
+    );
     let p3 = t3.prove(0).unwrap();
     verify(&t3.root(), 4, 0, &l4[0], &p3.siblings).unwrap();
     assert_ne!(t3.id(), verbench_merkle::tree_id(&t3.root(), 4));
@@ -148,5 +172,10 @@ fn committed_fixtures_are_fresh() {
          `cargo run -p verbench-merkle --bin merkle-fixtures -- test/fixtures/merkle`"
     );
     let on_disk = std::fs::read_dir(&dir).unwrap().count();
-    assert_eq!(on_disk, files.len(), "unexpected extra files in {}", dir.display());
+    assert_eq!(
+        on_disk,
+        files.len(),
+        "unexpected extra files in {}",
+        dir.display()
+    );
 }
