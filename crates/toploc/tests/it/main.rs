@@ -1,3 +1,6 @@
 //! The crate's one integration-test binary.
 
+mod collision;
+mod parser;
+mod props;
 mod vectors;
