@@ -109,8 +109,10 @@ pub fn injective_modulus(indices: &[usize]) -> Result<u16> {
 /// at or above 65497 wraps, as in the reference). The result does not depend on the order of the
 /// points.
 ///
-/// O(n^2) multiplications plus one field inversion: barycentric weights, the master polynomial
-/// `prod (x - x_i)`, and one synthetic division per point.
+/// Lagrange form with barycentric weights, O(n^2) multiplications plus one field inversion: the
+/// weights `w_j = 1 / prod_{i != j} (x_j - x_i)`, the master polynomial `M = prod (x - x_i)`, and
+/// `sum_j y_j w_j M / (x - x_j)` by synthetic division. Every inner loop runs across the points
+/// rather than along a dependency chain, so the compiler can vectorise it.
 pub fn interpolate(points: &[(u16, u16)]) -> Result<Vec<u16>> {
     let n = points.len();
     if n == 0 {
@@ -118,61 +120,60 @@ pub fn interpolate(points: &[(u16, u16)]) -> Result<Vec<u16>> {
     }
     let x: Vec<u32> = points.iter().map(|&(v, _)| u32::from(v) % P).collect();
     let y: Vec<u32> = points.iter().map(|&(_, v)| u32::from(v) % P).collect();
+    let mut sorted = x.clone();
+    sorted.sort_unstable();
+    if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        // Field elements are below P, so they fit a u16.
+        return Err(Error::DuplicateX(w[0] as u16));
+    }
 
-    // Weights w_j = 1 / prod_{i != j} (x_j - x_i).
+    // Weights. With distinct x, x_j - x_i is zero only for i == j, where the factor must be 1.
     let mut w = vec![1u32; n];
-    for j in 0..n {
-        let mut d = 1;
-        for i in 0..n {
-            if i != j {
-                let diff = sub(x[j], x[i]);
-                if diff == 0 {
-                    // Field elements repeat: the values are below P, so they fit a u16.
-                    return Err(Error::DuplicateX(x[j] as u16));
-                }
-                d = mul(d, diff);
-            }
+    for &xi in &x {
+        for (wj, &xj) in w.iter_mut().zip(&x) {
+            let diff = sub(xj, xi);
+            *wj = mul(*wj, diff + u32::from(diff == 0));
         }
-        w[j] = d;
     }
     batch_inv(&mut w);
 
-    // Master polynomial M(x) = prod (x - x_i), degree n, ascending coefficients.
+    // Master polynomial, ascending coefficients, degree n.
     let mut master = vec![0u32; n + 1];
     master[0] = 1;
     for (deg, &xi) in x.iter().enumerate() {
-        // Multiply by (x - xi): new[t] = old[t-1] - xi * old[t].
-        for t in (0..=deg + 1).rev() {
-            let shifted = if t > 0 { master[t - 1] } else { 0 };
-            master[t] = sub(shifted, mul(xi, master[t]));
+        // Multiply by (x - xi): new[t] = old[t-1] - xi * old[t], highest term first.
+        for t in (1..=deg + 1).rev() {
+            master[t] = sub(master[t - 1], mul(xi, master[t]));
         }
+        master[0] = sub(0, mul(xi, master[0]));
     }
 
-    // L(x) = sum_j y_j w_j M(x) / (x - x_j).
-    let mut coeffs = vec![0u32; n];
-    let mut quotient = vec![0u32; n];
-    for j in 0..n {
-        let scale = mul(y[j], w[j]);
-        if scale == 0 {
-            continue;
-        }
-        // Synthetic division of M by (x - x_j), from the top: q[n-1] = M[n],
-        // q[t-1] = M[t] + x_j * q[t].
-        let mut carry = master[n];
-        quotient[n - 1] = carry;
-        for t in (1..n).rev() {
-            carry = add(master[t], mul(x[j], carry));
-            quotient[t - 1] = carry;
-        }
-        for (c, &q) in coeffs.iter_mut().zip(&quotient) {
-            *c = add(*c, mul(scale, q));
+    // Synthetic division of M by every (x - x_j) at once, from the top coefficient down:
+    // q_j[n-1] = M[n], q_j[t-1] = M[t] + x_j q_j[t]; coefficient t of the result is
+    // sum_j y_j w_j q_j[t].
+    let scale: Vec<u32> = y.iter().zip(&w).map(|(&yj, &wj)| mul(yj, wj)).collect();
+    let mut carry = vec![master[n]; n];
+    let mut coeffs = vec![0u16; n];
+    for t in (0..n).rev() {
+        // n <= 65497 terms below 2^32 each: the sum stays below 2^48.
+        let acc: u64 = scale
+            .iter()
+            .zip(&carry)
+            .map(|(&s, &q)| u64::from(mul(s, q)))
+            .sum();
+        // Below P < 2^16.
+        coeffs[t] = (acc % u64::from(P)) as u16;
+        if t > 0 {
+            let m = master[t];
+            for (q, &xj) in carry.iter_mut().zip(&x) {
+                *q = add(m, mul(xj, *q));
+            }
         }
     }
-    // Every coefficient is below P < 2^16.
-    Ok(coeffs.into_iter().map(|c| c as u16).collect())
+    Ok(coeffs)
 }
 
-/// Horner evaluation of canonical ascending coefficients at `x` (reduced mod P first).
+/// Horner evaluation of ascending coefficients at `x`; both are reduced mod P first.
 pub fn evaluate(coeffs: &[u16], x: u32) -> u16 {
     let x = x % P;
     let mut acc = 0u32;
@@ -181,6 +182,21 @@ pub fn evaluate(coeffs: &[u16], x: u32) -> u16 {
     }
     // acc < P < 2^16.
     acc as u16
+}
+
+/// [`evaluate`] at many points, interleaving the points so the Horner steps run side by side.
+pub fn evaluate_many(coeffs: &[u16], xs: &[u32]) -> Vec<u16> {
+    let xs: Vec<u32> = xs.iter().map(|&x| x % P).collect();
+    let mut acc = vec![0u32; xs.len()];
+    for &c in coeffs.iter().rev() {
+        let c = u32::from(c) % P;
+        for (a, &x) in acc.iter_mut().zip(&xs) {
+            // a, x < P and c < P: a * x + c <= 65496^2 + 65496 < 2^32.
+            *a = (*a * x + c) % P;
+        }
+    }
+    // Each value is below P < 2^16.
+    acc.into_iter().map(|a| a as u16).collect()
 }
 
 #[cfg(test)]
@@ -229,8 +245,14 @@ mod tests {
         }
         let xs32: Vec<u32> = xs.iter().map(|&v| u32::from(v)).collect();
         let ys32: Vec<u32> = ys.iter().map(|&v| u32::from(v) % P).collect();
-        for at in [0u32, 1, 2, 500, 65496] {
-            assert_eq!(u32::from(evaluate(&c, at)), lagrange_at(&xs32, &ys32, at));
+        let ats = [0u32, 1, 2, 500, 65496, 65497, 200_000];
+        let many = evaluate_many(&c, &ats);
+        for (&at, &v) in ats.iter().zip(&many) {
+            assert_eq!(
+                u32::from(evaluate(&c, at)),
+                lagrange_at(&xs32, &ys32, at % P)
+            );
+            assert_eq!(v, evaluate(&c, at));
         }
     }
 

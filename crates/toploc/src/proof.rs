@@ -44,11 +44,7 @@ impl Proof {
                 min: coeffs.len(),
             });
         }
-        if let Some((index, &value)) = coeffs
-            .iter()
-            .enumerate()
-            .find(|(_, &c)| u32::from(c) >= P)
-        {
+        if let Some((index, &value)) = coeffs.iter().enumerate().find(|(_, &c)| u32::from(c) >= P) {
             return Err(Error::CoefficientOutOfField { index, value });
         }
         Ok(Self { modulus, coeffs })
@@ -102,6 +98,14 @@ impl Proof {
         // The remainder is below the modulus, at most 65497.
         let x = (flat_index % usize::from(self.modulus)) as u32;
         field::evaluate(&self.coeffs, x)
+    }
+
+    /// [`Proof::predict`] at many flat indices at once (faster than one by one).
+    pub fn predict_many(&self, flat_indices: &[usize]) -> Vec<u16> {
+        let m = usize::from(self.modulus);
+        // Each remainder is below the modulus, at most 65497.
+        let xs: Vec<u32> = flat_indices.iter().map(|&i| (i % m) as u32).collect();
+        field::evaluate_many(&self.coeffs, &xs)
     }
 
     /// The polynomial evaluated at a field point, without any reduction by the proof's modulus.
@@ -191,7 +195,10 @@ mod tests {
     fn parse_errors_are_typed() {
         assert_eq!(Proof::from_bytes(&[]), Err(Error::TooShort(0)));
         assert_eq!(Proof::from_bytes(&[0xFF, 0xD9]), Err(Error::TooShort(2)));
-        assert_eq!(Proof::from_bytes(&[0xFF, 0xD9, 0]), Err(Error::OddLength(3)));
+        assert_eq!(
+            Proof::from_bytes(&[0xFF, 0xD9, 0]),
+            Err(Error::OddLength(3))
+        );
         assert_eq!(Proof::from_bytes(&[0; 258]), Err(Error::NullProof));
         assert_eq!(
             Proof::from_bytes(&[0xFF, 0xDA, 0, 1]),
@@ -220,7 +227,10 @@ mod tests {
         );
         assert!(matches!(Proof::from_base64("!!!"), Err(Error::Base64(_))));
         // Missing padding is rejected: the reference always pads.
-        assert!(matches!(Proof::from_base64("/9kAAQ"), Err(Error::Base64(_))));
+        assert!(matches!(
+            Proof::from_base64("/9kAAQ"),
+            Err(Error::Base64(_))
+        ));
         assert!(Proof::from_base64("/9kAAQ==").is_ok());
     }
 

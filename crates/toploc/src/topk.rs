@@ -96,7 +96,9 @@ mod tests {
     }
 
     fn lcg(seed: &mut u64) -> u16 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (*seed >> 48) as u16
     }
 

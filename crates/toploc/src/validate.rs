@@ -57,8 +57,8 @@ fn validate_bits(proof: &Proof, bits: &[u16], topk: usize, chunk: usize) -> Resu
     let mut exp_mismatches = 0;
     // Mantissa fields are 7 bits, so each difference is at most 127 and k of them sum below 2^24.
     let mut errs: Vec<u16> = Vec::with_capacity(topk);
-    for i in topk_indices(bits, topk) {
-        let predicted = proof.predict(i);
+    let indices = topk_indices(bits, topk);
+    for (&i, predicted) in indices.iter().zip(proof.predict_many(&indices)) {
         let actual = bits[i];
         if exponent(predicted) == exponent(actual) {
             errs.push(mantissa(predicted).abs_diff(mantissa(actual)));
@@ -83,7 +83,12 @@ fn validate_bits(proof: &Proof, bits: &[u16], topk: usize, chunk: usize) -> Resu
     })
 }
 
-fn check_count(params: &ProofParams, has_prefill: bool, decode_rows: usize, proofs: usize) -> Result<()> {
+fn check_count(
+    params: &ProofParams,
+    has_prefill: bool,
+    decode_rows: usize,
+    proofs: usize,
+) -> Result<()> {
     let chunks = params.chunk_count(has_prefill, decode_rows);
     match proofs.cmp(&chunks) {
         std::cmp::Ordering::Greater => Err(Error::TooManyProofs { proofs, chunks }),
@@ -137,14 +142,15 @@ impl Thresholds {
                 min: self.min_exp_matches,
             });
         }
-        // Written as "not <=" so that a NaN limit or figure fails closed.
-        if !(result.mant_err_mean <= self.max_mant_err_mean) {
+        // `within` is false for a NaN limit or figure, so NaN fails closed.
+        let within = |value: f64, max: f64| value.partial_cmp(&max).is_some_and(|o| o.is_le());
+        if !within(result.mant_err_mean, self.max_mant_err_mean) {
             out.push(Failure::MantErrMean {
                 mean: result.mant_err_mean,
                 max: self.max_mant_err_mean,
             });
         }
-        if !(result.mant_err_median <= self.max_mant_err_median) {
+        if !within(result.mant_err_median, self.max_mant_err_median) {
             out.push(Failure::MantErrMedian {
                 median: result.mant_err_median,
                 max: self.max_mant_err_median,
@@ -353,6 +359,11 @@ mod tests {
             ..ok
         };
         assert_eq!(t.check(&none).len(), 3);
+        let nan_limit = Thresholds {
+            max_mant_err_mean: f64::NAN,
+            ..t
+        };
+        assert_eq!(nan_limit.check(&ok).len(), 1, "a NaN limit fails closed");
         assert_eq!(NO_MATCH_SENTINEL, 2f64.powi(64));
     }
 
@@ -361,7 +372,10 @@ mod tests {
         let bits: Vec<u16> = (0..200u16).map(|i| 0x3F80 + i * 3).collect();
         let proof = crate::build::prove_bits(&bits, 16, 0).unwrap();
         let r = validate_chunk(&proof, &bits, 16).unwrap();
-        assert_eq!((r.exp_mismatches, r.mant_err_mean, r.mant_err_median), (0, 0.0, 0.0));
+        assert_eq!(
+            (r.exp_mismatches, r.mant_err_mean, r.mant_err_median),
+            (0, 0.0, 0.0)
+        );
         assert_eq!(
             validate_chunk(&proof, &bits, 15),
             Err(Error::WrongLength {

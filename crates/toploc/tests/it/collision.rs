@@ -106,7 +106,9 @@ fn figures(pairs: &[(u16, u16)]) -> (usize, f64, f64) {
     let mut errs = Vec::new();
     for &(pred, actual) in pairs {
         if (pred >> 7) & 0xFF == (actual >> 7) & 0xFF {
-            errs.push(f64::from(((pred & 0x7F) as i32 - (actual & 0x7F) as i32).abs()));
+            errs.push(f64::from(
+                ((pred & 0x7F) as i32 - (actual & 0x7F) as i32).abs(),
+            ));
         } else {
             mismatches += 1;
         }
@@ -130,7 +132,10 @@ fn reduced_modulus_validation_matches_independent_computation() {
 
     // The modulus search stepped down past all three collisions, to the brute-force answer.
     let m = naive_modulus(&idx);
-    assert!(m < 65495, "test data should force at least three steps, got {m}");
+    assert!(
+        m < 65495,
+        "test data should force at least three steps, got {m}"
+    );
     assert_eq!(u64::from(proof.modulus()), m);
 
     // The committed polynomial passes through the prover's points at reduced x.
@@ -162,8 +167,14 @@ fn reduced_modulus_validation_matches_independent_computation() {
         .map(|&i| (lagrange(&points, i as u64 % m) as u16, verifier[i]))
         .collect();
     let want = figures(&pairs);
-    assert_eq!((got.exp_mismatches, got.mant_err_mean, got.mant_err_median), want);
-    assert!(want.0 > 0 && want.1 > 0.0, "perturbation should show: {want:?}");
+    assert_eq!(
+        (got.exp_mismatches, got.mant_err_mean, got.mant_err_median),
+        want
+    );
+    assert!(
+        want.0 > 0 && want.1 > 0.0,
+        "perturbation should show: {want:?}"
+    );
 
     // The pure-Python defect: evaluating at unreduced indices gives different figures, because
     // the top-k indices at or above m land on other x values.

@@ -87,7 +87,9 @@ fn proof_count_must_match_chunk_count() {
     assert_eq!(proofs.len(), 3);
     let t = Thresholds::paper_defaults(128);
     let text: Vec<String> = proofs.iter().map(Proof::to_base64).collect();
-    assert!(verify_base64(&params, &t, None, &acts, &text).unwrap().passed());
+    assert!(verify_base64(&params, &t, None, &acts, &text)
+        .unwrap()
+        .passed());
     assert_eq!(
         verify_base64(&params, &t, None, &acts, &text[..2]),
         Err(Error::TooFewProofs {
@@ -220,10 +222,10 @@ fn tampered_values_are_reported_with_the_rule_broken() {
     let failed = v.first_failure().unwrap();
     assert_eq!(failed.index, 1);
     assert!(failed.result.is_some());
-    assert!(failed
-        .failures
-        .iter()
-        .any(|f| matches!(f, Failure::MantErrMean { .. } | Failure::MantErrMedian { .. })));
+    assert!(failed.failures.iter().any(|f| matches!(
+        f,
+        Failure::MantErrMean { .. } | Failure::MantErrMedian { .. }
+    )));
     assert!(v.chunks[0].passed() && v.chunks[2].passed());
     let msg = v.to_string();
     assert!(msg.starts_with("fail at chunk 1"), "{msg}");

@@ -151,7 +151,10 @@ fn prove_both_ways(
         incremental.extend(builder.push_row_bf16_bits(row).expect("push row"));
     }
     incremental.extend(builder.finish().expect("finish"));
-    assert_eq!(incremental, one_shot, "{label}: builder and build_proofs differ");
+    assert_eq!(
+        incremental, one_shot,
+        "{label}: builder and build_proofs differ"
+    );
     one_shot
 }
 
@@ -159,7 +162,9 @@ fn replay_encoding(c: &EncodingCase, counts: &mut Counts) {
     let params = ProofParams::new(c.topk, c.decode_batching_size).expect("params");
     let label = &c.name;
     let proofs = if c.skip_prefill {
-        let rows = c.rows.unwrap_or_else(|| panic!("{label}: decode-only case without `rows`"));
+        let rows = c
+            .rows
+            .unwrap_or_else(|| panic!("{label}: decode-only case without `rows`"));
         let hex_text = c
             .input_bf16_bits_hex
             .as_deref()
@@ -186,14 +191,21 @@ fn replay_encoding(c: &EncodingCase, counts: &mut Counts) {
         let pre = Activations::bf16_bits(&pre_bits, prefill_rows, c.hidden).expect("prefill shape");
         prove_both_ways(&params, Some(&pre), &dec_bits, steps, c.hidden, label)
     };
-    assert_eq!(base64_of(&proofs), c.proofs_base64, "{label}: proofs differ");
+    assert_eq!(
+        base64_of(&proofs),
+        c.proofs_base64,
+        "{label}: proofs differ"
+    );
     if let Some(moduli) = &c.moduli {
         let got: Vec<u16> = proofs.iter().map(Proof::modulus).collect();
         assert_eq!(&got, moduli, "{label}: moduli differ");
     }
     // The reference's proofs parse back to what we built.
     for (text, proof) in c.proofs_base64.iter().zip(&proofs) {
-        assert_eq!(&Proof::from_base64_for_topk(text, c.topk).expect("parse"), proof);
+        assert_eq!(
+            &Proof::from_base64_for_topk(text, c.topk).expect("parse"),
+            proof
+        );
     }
     counts.encoding += 1;
     counts.proofs_checked += proofs.len();
@@ -217,7 +229,9 @@ fn replay_validation(v: &ValidationCase, counts: &mut Counts) {
                 .as_deref()
                 .unwrap_or_else(|| panic!("{label}: prefill case without prefill bits")),
         );
-        let rows = v.prefill_rows.unwrap_or_else(|| panic!("{label}: no `prefill_rows`"));
+        let rows = v
+            .prefill_rows
+            .unwrap_or_else(|| panic!("{label}: no `prefill_rows`"));
         Some(Activations::bf16_bits(&pre_bits, rows, v.hidden).expect("prefill shape"))
     } else {
         None
@@ -226,7 +240,10 @@ fn replay_validation(v: &ValidationCase, counts: &mut Counts) {
         .unwrap_or_else(|e| panic!("{label}: validate failed: {e}"));
     assert_eq!(got.len(), v.results.len(), "{label}: chunk count");
     for (i, (g, want)) in got.iter().zip(&v.results).enumerate() {
-        assert_eq!(g.exp_mismatches, want.exp_mismatches, "{label} chunk {i}: exp_mismatches");
+        assert_eq!(
+            g.exp_mismatches, want.exp_mismatches,
+            "{label} chunk {i}: exp_mismatches"
+        );
         // Exact f64 equality, bit for bit.
         assert_eq!(
             g.mant_err_mean.to_bits(),
@@ -257,13 +274,23 @@ fn replay_sparse(s: &SparseCase, counts: &mut Counts) {
     }
     let params = ProofParams::new(s.topk, s.decode_batching_size).expect("params");
     let proofs = prove_both_ways(&params, None, &bits, rows, hidden, label);
-    assert_eq!(base64_of(&proofs), s.proofs_base64, "{label}: proofs differ");
+    assert_eq!(
+        base64_of(&proofs),
+        s.proofs_base64,
+        "{label}: proofs differ"
+    );
     assert_eq!(proofs[0].modulus(), s.expected_modulus, "{label}: modulus");
-    assert!(s.expected_modulus < 65497, "{label}: the case should step the modulus down");
+    assert!(
+        s.expected_modulus < 65497,
+        "{label}: the case should step the modulus down"
+    );
     // Honest validation at the reduced indices gives a perfect score.
     let decode = Activations::bf16_bits(&bits, rows, hidden).expect("shape");
     for r in validate(&params, None, &decode, &proofs).expect("validate") {
-        assert_eq!((r.exp_mismatches, r.mant_err_mean, r.mant_err_median), (0, 0.0, 0.0));
+        assert_eq!(
+            (r.exp_mismatches, r.mant_err_mean, r.mant_err_median),
+            (0, 0.0, 0.0)
+        );
     }
     counts.sparse += 1;
     counts.proofs_checked += proofs.len();
@@ -288,7 +315,11 @@ fn replay_readme(r: &ReadmeExample, counts: &mut Counts) {
         r.hidden,
         "readme_example",
     );
-    assert_eq!(base64_of(&proofs), r.proofs_base64, "readme_example proofs differ");
+    assert_eq!(
+        base64_of(&proofs),
+        r.proofs_base64,
+        "readme_example proofs differ"
+    );
     counts.extra_items += 1;
     counts.proofs_checked += proofs.len();
 }
@@ -299,7 +330,11 @@ fn replay_random(r: &RandomCase, counts: &mut Counts) {
     let bits = bits_from_hex(&r.input_bf16_bits_hex);
     let params = ProofParams::new(r.topk, r.decode_batching_size).expect("params");
     let proofs = prove_both_ways(&params, None, &bits, rows, hidden, "random_32x64_seed0");
-    assert_eq!(base64_of(&proofs), r.proofs_base64, "random_32x64_seed0 proofs differ");
+    assert_eq!(
+        base64_of(&proofs),
+        r.proofs_base64,
+        "random_32x64_seed0 proofs differ"
+    );
     counts.extra_items += 1;
     counts.proofs_checked += proofs.len();
 }
@@ -309,7 +344,10 @@ fn replay_null(hex_text: &str, counts: &mut Counts) {
     assert_eq!(bytes.len(), 258);
     assert!(bytes.iter().all(|&b| b == 0));
     assert_eq!(Proof::from_bytes(&bytes), Err(Error::NullProof));
-    assert_eq!(Proof::from_bytes_for_topk(&bytes, 128), Err(Error::NullProof));
+    assert_eq!(
+        Proof::from_bytes_for_topk(&bytes, 128),
+        Err(Error::NullProof)
+    );
     counts.extra_items += 1;
 }
 
@@ -356,7 +394,10 @@ fn reference_vectors_replay_exactly() {
     // The main file must carry every kind of item.
     assert!(!file.encoding.is_empty(), "no encoding vectors");
     assert!(!file.validation.is_empty(), "no validation vectors");
-    assert!(!file.sparse_modulus_collision.is_empty(), "no sparse vectors");
+    assert!(
+        !file.sparse_modulus_collision.is_empty(),
+        "no sparse vectors"
+    );
     assert!(file.readme_example.is_some(), "no readme_example");
     assert!(file.random_32x64_seed0.is_some(), "no random_32x64_seed0");
     assert!(file.null_proof_topk128_hex.is_some(), "no null proof");
