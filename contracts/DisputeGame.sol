@@ -1,0 +1,553 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IDisputeGame} from "./interfaces/IDisputeGame.sol";
+import {IServiceManager} from "./interfaces/IServiceManager.sol";
+import {Merkle} from "./libraries/Merkle.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+
+/// @title DisputeGame
+/// @notice verbench's task registry, bonded result commitments and single-leaf dispute game
+/// (docs/protocol.md). Tasks, commitments and disputes live in one contract because every
+/// commitment reads its task and every dispute reads its commitment: one contract keeps those reads
+/// warm and the commit path under its gas goal.
+///
+/// Storage is lean: a task is one slot; a commitment is one slot holding the hash of its struct
+/// plus one slot of mutable state written only when it is disputed or finalized; a dispute is one
+/// slot holding the hash of its struct. Callers pass the structs back in calldata (the events carry
+/// them) and the contract checks them against the stored hash.
+///
+/// Nothing can be changed after deployment: no owner, no pause, no upgrade.
+contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
+    /// @dev EIP-712 type of an operator's verdict.
+    bytes32 private constant VERDICT_TYPEHASH =
+        keccak256("Verdict(bytes32 disputeId,bytes32 leafHash,uint8 outcome)");
+    /// @dev Leaf layout version and its exact byte length (abi.encode of 9 static words).
+    uint256 private constant LEAF_VERSION = 1;
+    uint256 private constant LEAF_LENGTH = 9 * 32;
+    uint256 private constant BPS = 10_000;
+    /// @dev An equivocating operator loses all of its stake.
+    uint256 private constant EQUIVOCATION_SLASH_WAD = 1e18;
+
+    IServiceManager private immutable _serviceManager;
+    address private immutable _treasury;
+    uint16 private immutable _challengerShareBps;
+    uint16 private immutable _quorumBps;
+    uint32 private immutable _revealWindow;
+    uint32 private immutable _votingPeriod;
+
+    mapping(bytes32 taskId => Task) private _tasks;
+    mapping(bytes32 commitmentId => bytes32 structHash) private _commitments;
+    mapping(bytes32 commitmentId => CommitmentState) private _commitmentStates;
+    mapping(bytes32 disputeId => bytes32 structHash) private _disputes;
+    mapping(address account => uint256 wei_) private _credits;
+    mapping(address operator => mapping(bytes32 disputeId => bool)) private _equivocations;
+
+    /// @param serviceManager_ The operator set; its `disputeGame()` must be this contract.
+    /// @param treasury_ Receives the part of a faulty provider's bond not paid to the challenger.
+    /// @param challengerShareBps_ Challenger's share of a faulty provider's bond, in (0, 10000).
+    /// @param quorumBps_ Verdict threshold: strictly more than this share of eligible stake, in [5000, 10000).
+    /// @param revealWindow_ Seconds a provider has to reveal a disputed leaf (> 0).
+    /// @param votingPeriod_ Seconds operators have once the leaf is known (> 0).
+    constructor(
+        IServiceManager serviceManager_,
+        address treasury_,
+        uint16 challengerShareBps_,
+        uint16 quorumBps_,
+        uint32 revealWindow_,
+        uint32 votingPeriod_
+    ) EIP712("verbench", "1") {
+        if (
+            address(serviceManager_) == address(0) || treasury_ == address(0) || challengerShareBps_ == 0
+                || challengerShareBps_ >= BPS || quorumBps_ < BPS / 2 || quorumBps_ >= BPS
+                || revealWindow_ == 0 || votingPeriod_ == 0 || serviceManager_.disputeGame() != address(this)
+        ) revert InvalidParameter();
+        _serviceManager = serviceManager_;
+        _treasury = treasury_;
+        _challengerShareBps = challengerShareBps_;
+        _quorumBps = quorumBps_;
+        _revealWindow = revealWindow_;
+        _votingPeriod = votingPeriod_;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Tasks and commitments
+    // ---------------------------------------------------------------------------------------
+
+    /// @inheritdoc IDisputeGame
+    function registerTask(TaskSpec calldata spec) external returns (bytes32 taskId) {
+        if (
+            spec.datasetSize == 0 || spec.providerBond == 0 || spec.challengerBond == 0
+                || spec.challengeWindow == 0 || spec.generation.maxNewTokens == 0 || spec.toploc.topk == 0
+                || spec.toploc.decodeBatchingSize == 0
+        ) revert InvalidTask();
+        uint256 total = uint256(spec.challengeWindow) + _revealWindow + _votingPeriod;
+        uint256 unbonding = _serviceManager.unbondingDelay();
+        if (total > unbonding) revert WindowsExceedUnbonding(total, unbonding);
+        taskId = _taskId(spec);
+        if (_tasks[taskId].providerBond != 0) revert TaskExists(taskId);
+        _tasks[taskId] = Task({
+            providerBond: spec.providerBond,
+            challengerBond: spec.challengerBond,
+            challengeWindow: spec.challengeWindow,
+            datasetSize: spec.datasetSize
+        });
+        emit TaskRegistered(taskId, msg.sender, spec);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function commit(
+        bytes32 taskId,
+        bytes32 root,
+        uint32 leafCount,
+        bytes32 bundleHash,
+        uint64 bundleSize,
+        uint256 claimedScore,
+        string calldata uri
+    ) external payable returns (bytes32 commitmentId) {
+        Task memory t = _tasks[taskId];
+        if (t.providerBond == 0) revert UnknownTask(taskId);
+        if (leafCount != t.datasetSize) revert WrongLeafCount(leafCount, t.datasetSize);
+        if (root == bytes32(0)) revert ZeroRoot();
+        if (msg.value != t.providerBond) revert WrongBond(msg.value, t.providerBond);
+        commitmentId = _commitmentId(taskId, msg.sender, root, leafCount);
+        if (_commitments[commitmentId] != bytes32(0)) revert CommitmentExists(commitmentId);
+        Commitment memory c = Commitment({
+            taskId: taskId,
+            provider: msg.sender,
+            root: root,
+            leafCount: leafCount,
+            bond: t.providerBond,
+            challengeDeadline: _now() + t.challengeWindow,
+            bundleHash: bundleHash,
+            bundleSize: bundleSize,
+            claimedScore: claimedScore
+        });
+        _commitments[commitmentId] = keccak256(abi.encode(c));
+        emit RootCommitted(commitmentId, taskId, msg.sender, c, uri);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function finalize(Commitment calldata commitment) external {
+        bytes32 cid = _loadCommitment(commitment);
+        CommitmentState memory s = _commitmentStates[cid];
+        if (s.status != CommitmentStatus.Active) revert CommitmentNotActive(s.status);
+        // Disputes are allowed while now <= challengeDeadline, finalizing only after it.
+        if (block.timestamp <= commitment.challengeDeadline) {
+            revert ChallengeWindowOpen(commitment.challengeDeadline);
+        }
+        if (s.openDisputes != 0) revert DisputesOpen(s.openDisputes);
+        s.status = CommitmentStatus.Finalized;
+        s.bondReleased = true;
+        _commitmentStates[cid] = s;
+        emit CommitmentFinalized(cid, commitment.provider);
+        _credit(commitment.provider, cid, commitment.bond);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Disputes
+    // ---------------------------------------------------------------------------------------
+
+    /// @inheritdoc IDisputeGame
+    function openDispute(Commitment calldata commitment, uint32 leafIndex)
+        external
+        payable
+        returns (bytes32 disputeId)
+    {
+        Dispute memory d;
+        (disputeId, d) = _open(commitment, leafIndex);
+        d.revealDeadline = _now() + _revealWindow;
+        d.status = DisputeStatus.AwaitingReveal;
+        _disputes[disputeId] = _hashDispute(d);
+        emit DisputeOpened(disputeId, d.commitmentId, msg.sender, d);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function openDisputeWithLeaf(
+        Commitment calldata commitment,
+        uint32 leafIndex,
+        bytes calldata leafData,
+        bytes32[] calldata proof
+    ) external payable returns (bytes32 disputeId) {
+        Dispute memory d;
+        (disputeId, d) = _open(commitment, leafIndex);
+        bytes32 leaf = Merkle.hashLeafCalldata(leafData);
+        if (!Merkle.verifyCalldata(proof, commitment.root, commitment.leafCount, leafIndex, leaf)) {
+            revert InvalidProof();
+        }
+        d.leafHash = leaf;
+        d.voteDeadline = _now() + _votingPeriod;
+        d.status = DisputeStatus.Voting;
+        emit DisputeOpened(disputeId, d.commitmentId, msg.sender, d);
+        emit LeafRevealed(disputeId, msg.sender, leafData, d);
+        if (_wellFormed(leafData, d)) {
+            _disputes[disputeId] = _hashDispute(d);
+        } else {
+            _close(disputeId, d, DisputeStatus.ProviderAtFault, Cause.MalformedLeaf, 0, 0);
+        }
+    }
+
+    /// @inheritdoc IDisputeGame
+    function revealLeaf(Dispute calldata dispute, bytes calldata leafData, bytes32[] calldata proof)
+        external
+    {
+        bytes32 did = _loadDispute(dispute);
+        if (dispute.status != DisputeStatus.AwaitingReveal) revert WrongDisputeStatus(dispute.status);
+        if (block.timestamp > dispute.revealDeadline) revert RevealDeadlinePassed(dispute.revealDeadline);
+        bytes32 leaf = Merkle.hashLeafCalldata(leafData);
+        if (!Merkle.verifyCalldata(proof, dispute.root, dispute.leafCount, dispute.leafIndex, leaf)) {
+            revert InvalidProof();
+        }
+        Dispute memory d = dispute;
+        d.leafHash = leaf;
+        // The voting period starts when the leaf is known, so a last-second reveal cannot eat it.
+        d.voteDeadline = _now() + _votingPeriod;
+        d.status = DisputeStatus.Voting;
+        emit LeafRevealed(did, msg.sender, leafData, d);
+        if (_wellFormed(leafData, d)) {
+            _disputes[did] = _hashDispute(d);
+        } else {
+            _close(did, d, DisputeStatus.ProviderAtFault, Cause.MalformedLeaf, 0, 0);
+        }
+    }
+
+    /// @inheritdoc IDisputeGame
+    function claimWithheld(Dispute calldata dispute) external {
+        bytes32 did = _loadDispute(dispute);
+        if (dispute.status != DisputeStatus.AwaitingReveal) revert WrongDisputeStatus(dispute.status);
+        if (block.timestamp <= dispute.revealDeadline) {
+            revert RevealDeadlineNotPassed(dispute.revealDeadline);
+        }
+        _close(did, dispute, DisputeStatus.ProviderAtFault, Cause.Withheld, 0, 0);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function resolve(
+        Dispute calldata dispute,
+        Outcome outcome,
+        address[] calldata signers,
+        Sig[] calldata signatures
+    ) external {
+        bytes32 did = _loadDispute(dispute);
+        if (dispute.status != DisputeStatus.Voting) revert WrongDisputeStatus(dispute.status);
+        if (block.timestamp > dispute.voteDeadline) revert VotingClosed(dispute.voteDeadline);
+        if (outcome == Outcome.None) revert InvalidOutcome();
+        uint256 n = signers.length;
+        if (n == 0 || n != signatures.length) revert LengthMismatch();
+
+        bytes32 digest = _verdictDigest(did, dispute.leafHash, outcome);
+        uint48 snapshot = dispute.snapshot;
+        uint256 stakeFor;
+        address previous;
+        // Bounded by the caller's own calldata; signers are distinct operators (strictly ascending).
+        for (uint256 i; i < n; ++i) {
+            address signer = signers[i];
+            if (signer <= previous) revert SignersNotSorted(i);
+            previous = signer;
+            if (signer == dispute.provider || signer == dispute.challenger) revert ExcludedSigner(signer);
+            (address recovered, ECDSA.RecoverError err,) =
+                ECDSA.tryRecover(digest, signatures[i].r, signatures[i].vs);
+            if (err != ECDSA.RecoverError.NoError || recovered != signer) revert InvalidSignature(signer);
+            uint256 weight = _serviceManager.stakeAt(signer, snapshot);
+            if (weight == 0) revert NotOperator(signer);
+            stakeFor += weight;
+        }
+        uint256 eligible = _eligibleStake(dispute);
+        if (stakeFor * BPS <= eligible * _quorumBps) revert QuorumNotReached(stakeFor, eligible);
+
+        DisputeStatus status = outcome == Outcome.ProviderAtFault
+            ? DisputeStatus.ProviderAtFault
+            : DisputeStatus.ChallengerWrong;
+        _close(did, dispute, status, Cause.Verdict, stakeFor, eligible);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function expire(Dispute calldata dispute) external {
+        bytes32 did = _loadDispute(dispute);
+        if (dispute.status != DisputeStatus.Voting) revert WrongDisputeStatus(dispute.status);
+        if (block.timestamp <= dispute.voteDeadline) revert VotingOpen(dispute.voteDeadline);
+        _close(did, dispute, DisputeStatus.Expired, Cause.NoQuorum, 0, 0);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function reportEquivocation(
+        address operator,
+        Verdict calldata a,
+        Sig calldata sigA,
+        Verdict calldata b,
+        Sig calldata sigB
+    ) external {
+        if (a.disputeId != b.disputeId || (a.leafHash == b.leafHash && a.outcome == b.outcome)) {
+            revert NotEquivocation();
+        }
+        if (
+            _recover(_verdictDigest(a.disputeId, a.leafHash, a.outcome), sigA) != operator
+                || _recover(_verdictDigest(b.disputeId, b.leafHash, b.outcome), sigB) != operator
+                || operator == address(0)
+        ) revert NotEquivocation();
+        if (_equivocations[operator][a.disputeId]) revert EquivocationAlreadyReported(operator, a.disputeId);
+        _equivocations[operator][a.disputeId] = true;
+        uint256 amount =
+            _serviceManager.slash(operator, EQUIVOCATION_SLASH_WAD, "verbench: equivocating verdicts");
+        emit EquivocationSlashed(operator, a.disputeId, msg.sender, amount);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function withdraw() external nonReentrant {
+        uint256 amount = _credits[msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        _credits[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        Address.sendValue(payable(msg.sender), amount);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Views
+    // ---------------------------------------------------------------------------------------
+
+    /// @inheritdoc IDisputeGame
+    function task(bytes32 taskId) external view returns (Task memory) {
+        return _tasks[taskId];
+    }
+
+    /// @inheritdoc IDisputeGame
+    function taskIdOf(TaskSpec calldata spec) external view returns (bytes32) {
+        return _taskId(spec);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function commitmentIdOf(bytes32 taskId, address provider, bytes32 root, uint32 leafCount)
+        external
+        view
+        returns (bytes32)
+    {
+        return _commitmentId(taskId, provider, root, leafCount);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function disputeIdOf(bytes32 commitmentId, uint32 leafIndex) external pure returns (bytes32) {
+        return _disputeId(commitmentId, leafIndex);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function commitmentHash(bytes32 commitmentId) external view returns (bytes32) {
+        return _commitments[commitmentId];
+    }
+
+    /// @inheritdoc IDisputeGame
+    function commitmentState(bytes32 commitmentId) external view returns (CommitmentState memory) {
+        return _commitmentStates[commitmentId];
+    }
+
+    /// @inheritdoc IDisputeGame
+    function disputeHash(bytes32 disputeId) external view returns (bytes32) {
+        return _disputes[disputeId];
+    }
+
+    /// @inheritdoc IDisputeGame
+    function verdictDigest(Verdict calldata verdict) external view returns (bytes32) {
+        return _verdictDigest(verdict.disputeId, verdict.leafHash, verdict.outcome);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function leafHashOf(LeafV1 calldata leaf) external pure returns (bytes32) {
+        return Merkle.hashLeaf(abi.encode(leaf));
+    }
+
+    /// @inheritdoc IDisputeGame
+    function credit(address account) external view returns (uint256) {
+        return _credits[account];
+    }
+
+    /// @inheritdoc IDisputeGame
+    function serviceManager() external view returns (address) {
+        return address(_serviceManager);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function treasury() external view returns (address) {
+        return _treasury;
+    }
+
+    /// @inheritdoc IDisputeGame
+    function challengerShareBps() external view returns (uint16) {
+        return _challengerShareBps;
+    }
+
+    /// @inheritdoc IDisputeGame
+    function quorumBps() external view returns (uint16) {
+        return _quorumBps;
+    }
+
+    /// @inheritdoc IDisputeGame
+    function revealWindow() external view returns (uint32) {
+        return _revealWindow;
+    }
+
+    /// @inheritdoc IDisputeGame
+    function votingPeriod() external view returns (uint32) {
+        return _votingPeriod;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Internals
+    // ---------------------------------------------------------------------------------------
+
+    /// @dev Checks and records a new dispute on `commitment`'s leaf `leafIndex` (not yet stored).
+    function _open(Commitment calldata commitment, uint32 leafIndex)
+        private
+        returns (bytes32 disputeId, Dispute memory d)
+    {
+        bytes32 cid = _loadCommitment(commitment);
+        CommitmentState storage s = _commitmentStates[cid];
+        if (s.status != CommitmentStatus.Active) revert CommitmentNotActive(s.status);
+        if (block.timestamp > commitment.challengeDeadline) {
+            revert ChallengeWindowClosed(commitment.challengeDeadline);
+        }
+        if (leafIndex >= commitment.leafCount) revert LeafIndexOutOfRange(leafIndex, commitment.leafCount);
+        uint96 challengerBond = _tasks[commitment.taskId].challengerBond;
+        if (msg.value != challengerBond) revert WrongBond(msg.value, challengerBond);
+        disputeId = _disputeId(cid, leafIndex);
+        if (_disputes[disputeId] != bytes32(0)) revert DisputeExists(disputeId);
+        // At most one dispute per leaf and leafCount < 2^32, so the counter cannot overflow.
+        unchecked {
+            s.openDisputes += 1;
+        }
+        d.commitmentId = cid;
+        d.taskId = commitment.taskId;
+        d.provider = commitment.provider;
+        d.challenger = msg.sender;
+        d.root = commitment.root;
+        d.leafCount = commitment.leafCount;
+        d.leafIndex = leafIndex;
+        d.providerBond = commitment.bond;
+        d.challengerBond = challengerBond;
+        // Stake is weighed at the second before the dispute opened: nothing bought in this block counts.
+        d.snapshot = _now() - 1;
+    }
+
+    /// @dev Ends a dispute: pays by credit, updates the commitment, stores the final dispute hash.
+    function _close(
+        bytes32 did,
+        Dispute memory d,
+        DisputeStatus status,
+        Cause cause,
+        uint256 stakeFor,
+        uint256 eligible
+    ) private {
+        bytes32 cid = d.commitmentId;
+        CommitmentState memory s = _commitmentStates[cid];
+        // This dispute was counted when it opened and is closed exactly once.
+        unchecked {
+            s.openDisputes -= 1;
+        }
+        if (status == DisputeStatus.ProviderAtFault) {
+            uint256 reward = d.challengerBond;
+            if (!s.bondReleased) {
+                s.bondReleased = true;
+                uint256 share = uint256(d.providerBond) * _challengerShareBps / BPS;
+                reward += share;
+                // share <= providerBond because _challengerShareBps < BPS.
+                unchecked {
+                    _credit(_treasury, did, d.providerBond - share);
+                }
+            }
+            _credit(d.challenger, did, reward);
+            if (s.status != CommitmentStatus.Rejected) {
+                s.status = CommitmentStatus.Rejected;
+                emit CommitmentRejected(cid, did);
+            }
+        } else if (status == DisputeStatus.ChallengerWrong) {
+            // The challenger bond also pays the provider back for revealing.
+            _credit(d.provider, did, d.challengerBond);
+        } else {
+            _credit(d.challenger, did, d.challengerBond);
+            if (s.status == CommitmentStatus.Active) {
+                s.status = CommitmentStatus.Frozen;
+                emit CommitmentFrozen(cid, did);
+            }
+        }
+        if (s.status == CommitmentStatus.Frozen && s.openDisputes == 0 && !s.bondReleased) {
+            s.bondReleased = true;
+            _credit(d.provider, cid, d.providerBond);
+        }
+        _commitmentStates[cid] = s;
+        d.status = status;
+        _disputes[did] = _hashDispute(d);
+        emit DisputeResolved(did, cid, cause, stakeFor, eligible, d);
+    }
+
+    function _credit(address account, bytes32 ref, uint256 amount) private {
+        if (amount == 0) return;
+        _credits[account] += amount;
+        emit Credited(account, ref, amount);
+    }
+
+    /// @dev Checkpointed stake that may vote: everyone's but the provider's and the challenger's.
+    function _eligibleStake(Dispute calldata d) private view returns (uint256 eligible) {
+        uint48 snapshot = d.snapshot;
+        eligible = _serviceManager.totalStakeAt(snapshot) - _serviceManager.stakeAt(d.provider, snapshot);
+        if (d.challenger != d.provider) eligible -= _serviceManager.stakeAt(d.challenger, snapshot);
+    }
+
+    /// @dev Whether a leaf's header matches the dispute (docs/protocol.md, "Leaf layout"). A leaf that
+    /// is in the provider's tree but malformed proves the provider at fault without a vote.
+    function _wellFormed(bytes calldata leafData, Dispute memory d) private pure returns (bool) {
+        if (leafData.length != LEAF_LENGTH) return false;
+        (uint256 version, bytes32 taskId, uint256 provider, uint256 index, uint256 leafCount) =
+            abi.decode(leafData[:160], (uint256, bytes32, uint256, uint256, uint256));
+        return version == LEAF_VERSION && taskId == d.taskId && provider == uint256(uint160(d.provider))
+            && index == d.leafIndex && leafCount == d.leafCount;
+    }
+
+    function _loadCommitment(Commitment calldata c) private view returns (bytes32 cid) {
+        cid = _commitmentId(c.taskId, c.provider, c.root, c.leafCount);
+        if (_commitments[cid] != keccak256(abi.encode(c))) revert CommitmentMismatch(cid);
+    }
+
+    function _loadDispute(Dispute calldata d) private view returns (bytes32 did) {
+        did = _disputeId(d.commitmentId, d.leafIndex);
+        if (_disputes[did] != keccak256(abi.encode(d))) revert DisputeMismatch(did);
+    }
+
+    function _hashDispute(Dispute memory d) private pure returns (bytes32) {
+        return keccak256(abi.encode(d));
+    }
+
+    function _taskId(TaskSpec calldata spec) private view returns (bytes32) {
+        return keccak256(abi.encode(block.chainid, address(this), spec));
+    }
+
+    function _commitmentId(bytes32 taskId, address provider, bytes32 root, uint32 leafCount)
+        private
+        view
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(block.chainid, address(this), taskId, provider, root, leafCount));
+    }
+
+    function _disputeId(bytes32 commitmentId, uint32 leafIndex) private pure returns (bytes32) {
+        return keccak256(abi.encode(commitmentId, leafIndex));
+    }
+
+    function _verdictDigest(bytes32 disputeId, bytes32 leafHash, Outcome outcome)
+        private
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(keccak256(abi.encode(VERDICT_TYPEHASH, disputeId, leafHash, outcome)));
+    }
+
+    function _recover(bytes32 digest, Sig calldata sig) private pure returns (address signer) {
+        (signer,,) = ECDSA.tryRecover(digest, sig.r, sig.vs);
+    }
+
+    /// @dev The current timestamp; timestamps fit in 48 bits for millions of years.
+    function _now() private view returns (uint48) {
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return uint48(block.timestamp);
+    }
+}
