@@ -1,0 +1,154 @@
+//! Generation with TOPLOC proofs built as the tokens come out.
+
+use candle_core::Tensor;
+use serde::{Deserialize, Serialize};
+use verbench_toploc::{Activations, ProofBuilder, ProofParams};
+
+use crate::error::{Error, Result};
+use crate::hash::ModelHash;
+use crate::model::{KvCacheMode, Llama, WeightFormat};
+use crate::sampling::{choose, Sampling};
+
+/// What a provider publishes for one generation: enough to recompute and check it.
+///
+/// Hidden-state rows: the prefill proof covers the final normalized hidden states of every
+/// prompt position; decode row `i` is the hidden state computed when output token `i` is fed
+/// back (so `output.len()` decode rows, cut into chunks of `decode_batching_size`). Output token
+/// `0` is chosen from the logits of the last prompt position, token `i > 0` from those of the
+/// position of token `i - 1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// keccak256 of the weight file(s) the provider claims to have used.
+    pub model_hash: ModelHash,
+    /// How the provider held the weights (informational; validation does not depend on it).
+    pub weight_format: WeightFormat,
+    /// How tokens were chosen.
+    pub sampling: Sampling,
+    /// Values per proof.
+    pub topk: usize,
+    /// Decode rows per proof.
+    pub decode_batching_size: usize,
+    /// Prompt token ids (chat template already applied).
+    pub prompt: Vec<u32>,
+    /// Generated token ids.
+    pub output: Vec<u32>,
+    /// Base64 TOPLOC proofs: prefill first, then one per decode chunk.
+    pub proofs: Vec<String>,
+}
+
+impl Record {
+    /// The proof parameters the record was made with.
+    pub fn proof_params(&self) -> Result<ProofParams> {
+        Ok(ProofParams::new(self.topk, self.decode_batching_size)?)
+    }
+}
+
+/// Options of one generation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GenerateOptions {
+    /// Tokens to generate at most.
+    pub max_new_tokens: usize,
+    /// Greedy or seeded sampling.
+    pub sampling: Sampling,
+    /// Stop after emitting this token (usually the model's end-of-sequence token).
+    pub stop_token: Option<u32>,
+    /// KV cache storage (anything but `Full` models a cheaper, dishonest provider).
+    pub kv_cache: KvCacheMode,
+    /// Build TOPLOC proofs (`None`: plain generation, for benchmarks).
+    pub proofs: Option<ProofParams>,
+}
+
+impl GenerateOptions {
+    /// Greedy, `max_new_tokens` tokens, paper proof parameters, no stop token.
+    pub fn greedy(max_new_tokens: usize) -> Self {
+        Self {
+            max_new_tokens,
+            sampling: Sampling::Greedy,
+            stop_token: None,
+            kv_cache: KvCacheMode::Full,
+            proofs: Some(ProofParams::paper_defaults()),
+        }
+    }
+}
+
+pub(crate) fn rows_f32(t: &Tensor) -> Result<Vec<f32>> {
+    Ok(t.flatten_all()?.to_vec1::<f32>()?)
+}
+
+/// Generates from `prompt` with `model`, capturing the final hidden state of every position and
+/// proving it on the fly. The record names `model`'s hash.
+pub fn generate(model: &Llama, prompt: &[u32], opts: &GenerateOptions) -> Result<Record> {
+    opts.sampling.check()?;
+    if prompt.is_empty() {
+        return Err(Error::EmptyPrompt);
+    }
+    if opts.max_new_tokens == 0 {
+        return Err(Error::InvalidParams("max_new_tokens must be > 0".into()));
+    }
+    let max = model.config().context_length;
+    if prompt.len() + opts.max_new_tokens > max {
+        return Err(Error::ContextOverflow {
+            len: prompt.len() + opts.max_new_tokens,
+            max,
+        });
+    }
+    let hidden_size = model.config().hidden_size;
+    let mut cache = crate::model::KvCache::new(opts.kv_cache);
+    let mut builder = opts.proofs.map(ProofBuilder::new);
+    let mut proofs = Vec::new();
+
+    let h = model.forward(prompt, &mut cache)?;
+    if let Some(b) = builder.as_mut() {
+        let rows = rows_f32(&h)?;
+        proofs.push(b.prefill(&Activations::f32(&rows, prompt.len(), hidden_size)?)?);
+    }
+    let last = h.narrow(0, prompt.len() - 1, 1)?;
+    let mut logits = rows_f32(&model.logits(&last)?)?;
+    let mut output = Vec::with_capacity(opts.max_new_tokens);
+    loop {
+        let tok = choose(&opts.sampling, output.len(), &logits);
+        output.push(tok);
+        let h = model.forward(&[tok], &mut cache)?;
+        let done = output.len() == opts.max_new_tokens || opts.stop_token == Some(tok);
+        if let Some(b) = builder.as_mut() {
+            proofs.extend(b.push_row_f32(&rows_f32(&h)?)?);
+        }
+        if done {
+            break;
+        }
+        logits = rows_f32(&model.logits(&h)?)?;
+    }
+    if let Some(b) = builder {
+        proofs.extend(b.finish()?);
+    }
+    let params = opts.proofs.unwrap_or_else(ProofParams::paper_defaults);
+    Ok(Record {
+        model_hash: model.hash(),
+        weight_format: model.format(),
+        sampling: opts.sampling,
+        topk: params.topk(),
+        decode_batching_size: params.decode_batching_size(),
+        prompt: prompt.to_vec(),
+        output,
+        proofs: proofs.iter().map(|p| p.to_base64()).collect(),
+    })
+}
+
+/// Proofs built by ONE prefill of `model` over `prompt + output`: what a cheat who obtained the
+/// tokens elsewhere publishes to look honest (and what a validator recomputes).
+pub fn prove_by_prefill(
+    model: &Llama,
+    prompt: &[u32],
+    output: &[u32],
+    params: ProofParams,
+) -> Result<Vec<String>> {
+    let seq: Vec<u32> = prompt.iter().chain(output).copied().collect();
+    let h = model.forward(&seq, &mut crate::model::KvCache::default())?;
+    let hs = model.config().hidden_size;
+    let rows = rows_f32(&h)?;
+    let n = prompt.len();
+    let pre = Activations::f32(&rows[..n * hs], n, hs)?;
+    let dec = Activations::f32(&rows[n * hs..], output.len(), hs)?;
+    let proofs = verbench_toploc::build_proofs(&params, Some(&pre), &dec)?;
+    Ok(proofs.iter().map(|p| p.to_base64()).collect())
+}

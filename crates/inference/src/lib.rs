@@ -1,0 +1,77 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
+
+mod error;
+mod generate;
+mod hash;
+mod model;
+pub mod sampling;
+mod tokenizer;
+mod validate;
+
+pub use error::{Error, Result};
+pub use generate::{generate, prove_by_prefill, GenerateOptions, Record};
+pub use hash::ModelHash;
+pub use model::{Config, DerivedWeight, KvCache, KvCacheMode, Llama, WeightFormat};
+pub use sampling::Sampling;
+pub use tokenizer::{ModelTokenizer, SMOLLM_DEFAULT_SYSTEM};
+pub use validate::{Evidence, Outcome, Rejection, Validator};
+
+use std::path::{Path, PathBuf};
+
+use candle_core::Device;
+
+/// The device to run on: the first CUDA GPU when built with the `cuda` feature and one is
+/// present, the CPU otherwise.
+pub fn device() -> Device {
+    #[cfg(feature = "cuda")]
+    if let Ok(d) = Device::new_cuda(0) {
+        return d;
+    }
+    Device::Cpu
+}
+
+/// A model and the tokenizer stored with it.
+#[derive(Debug, Clone)]
+pub struct LoadedModel {
+    /// The weights.
+    pub model: Llama,
+    /// The tokenizer.
+    pub tokenizer: ModelTokenizer,
+}
+
+/// Loads a GGUF file, or a directory with `config.json`, `*.safetensors` and `tokenizer.json`.
+pub fn load(path: impl AsRef<Path>, format: WeightFormat, device: &Device) -> Result<LoadedModel> {
+    let path = path.as_ref();
+    if path.is_dir() {
+        let model = Llama::from_safetensors_dir(path, format, device)?;
+        let tokenizer = ModelTokenizer::from_file(path.join("tokenizer.json"))?;
+        return Ok(LoadedModel { model, tokenizer });
+    }
+    let hash = ModelHash::of_files(&[path])?;
+    let mut g = model::GgufFile::open(path)?;
+    let model = Llama::from_gguf_file(&mut g, format, device, hash)?;
+    let tokenizer = ModelTokenizer::from_gguf_content(&g.content, path)?;
+    Ok(LoadedModel { model, tokenizer })
+}
+
+/// Where `tools/fetch-models.sh` puts SmolLM2-135M-Instruct Q4_1:
+/// `${VERBENCH_CACHE:-$HOME/.cache/verbench}/models/SmolLM2-135M-Instruct.Q4_1.gguf`.
+pub fn smollm2_path() -> PathBuf {
+    let base = std::env::var_os("VERBENCH_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/verbench")
+        });
+    base.join("models/SmolLM2-135M-Instruct.Q4_1.gguf")
+}
+
+/// Runs `f` inside a rayon pool of `threads` threads (candle's CPU kernels use the current
+/// pool): a way to vary the arithmetic path's thread count within one process.
+pub fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> Result<T> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::InvalidParams(format!("thread pool: {e}")))?;
+    Ok(pool.install(f))
+}

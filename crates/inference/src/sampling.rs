@@ -1,0 +1,187 @@
+//! Token choice: greedy, or seeded sampling that a validator can replay exactly.
+//!
+//! Seeded sampling uses the Gumbel-max trick: the token at output position `i` is
+//! `argmax_j (logit_j / T + g(seed, i, j))` over the top-p nucleus, where `g` is standard Gumbel
+//! noise derived from `(seed, i, j)` by a counter-based hash (splitmix64), so the noise of any
+//! position can be recomputed without replaying the ones before it. This samples exactly from
+//! `softmax(logits / T)` restricted to the nucleus, and turns the validator's question into the
+//! same one as for greedy decoding: is the claimed token the argmax of a known score, within a
+//! margin for honest arithmetic differences?
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How output tokens are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Sampling {
+    /// The highest logit.
+    Greedy,
+    /// Gumbel-max sampling at `temperature` within the `top_p` nucleus, reproducible from `seed`.
+    Seeded {
+        /// Seed of the noise.
+        seed: u64,
+        /// Softmax temperature, > 0.
+        temperature: f32,
+        /// Nucleus mass in (0, 1].
+        top_p: f32,
+    },
+}
+
+impl Sampling {
+    /// Checks the parameters.
+    pub fn check(&self) -> Result<()> {
+        if let Self::Seeded {
+            temperature, top_p, ..
+        } = *self
+        {
+            if !(temperature > 0.0 && temperature.is_finite()) {
+                return Err(Error::InvalidParams(format!(
+                    "temperature {temperature} must be > 0"
+                )));
+            }
+            if !(top_p > 0.0 && top_p <= 1.0) {
+                return Err(Error::InvalidParams(format!(
+                    "top_p {top_p} must be in (0, 1]"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Standard Gumbel noise for output position `pos` and token `tok` under `seed`.
+pub fn gumbel(seed: u64, pos: u64, tok: u64) -> f32 {
+    let h = splitmix64(splitmix64(splitmix64(seed) ^ pos) ^ tok);
+    // 53 random bits, mapped into the open interval (0, 1).
+    let u = ((h >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    (-(-u.ln()).ln()) as f32
+}
+
+/// Indices of the top-p nucleus of `logits / temperature` (all tokens when `top_p >= 1`), and for
+/// every token the probability mass of the tokens strictly more probable than it (`None` when
+/// the nucleus is everything).
+fn nucleus(logits: &[f32], temperature: f32, top_p: f32) -> Vec<bool> {
+    if top_p >= 1.0 {
+        return vec![true; logits.len()];
+    }
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let p: Vec<f64> = logits
+        .iter()
+        .map(|&l| (((l - max) / temperature) as f64).exp())
+        .collect();
+    let z: f64 = p.iter().sum();
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+    let mut keep = vec![false; logits.len()];
+    let mut cum = 0.0;
+    for &i in &order {
+        keep[i] = true;
+        cum += p[i] / z;
+        if cum >= top_p as f64 {
+            break;
+        }
+    }
+    keep
+}
+
+/// The score whose argmax is the sampled token, in logit units: `logit + T * g` (Gumbel-max
+/// scaled by the temperature so that margins compare with greedy margins).
+fn score(sampling: &Sampling, pos: usize, tok: usize, logit: f32) -> f32 {
+    match *sampling {
+        Sampling::Greedy => logit,
+        Sampling::Seeded {
+            seed, temperature, ..
+        } => logit + temperature * gumbel(seed, pos as u64, tok as u64),
+    }
+}
+
+/// Chooses the token at output position `pos` from `logits`.
+pub fn choose(sampling: &Sampling, pos: usize, logits: &[f32]) -> u32 {
+    let keep = match *sampling {
+        Sampling::Greedy => None,
+        Sampling::Seeded {
+            temperature, top_p, ..
+        } => Some(nucleus(logits, temperature, top_p)),
+    };
+    let mut best = (f32::NEG_INFINITY, 0usize);
+    for (j, &l) in logits.iter().enumerate() {
+        if keep.as_ref().is_some_and(|k| !k[j]) {
+            continue;
+        }
+        let s = score(sampling, pos, j, l);
+        if s > best.0 {
+            best = (s, j);
+        }
+    }
+    best.1 as u32
+}
+
+/// How far `claimed` is from being the choice at `pos` under `logits`, in logit units: the best
+/// score minus the claimed token's score (0 when it is the choice). For nucleus sampling the
+/// claimed token is compared against the nucleus computed from `logits` plus itself, so a token
+/// at the edge of the nucleus is judged by its score like any other.
+pub fn gap(sampling: &Sampling, pos: usize, logits: &[f32], claimed: u32) -> f32 {
+    let c = claimed as usize;
+    let keep = match *sampling {
+        Sampling::Greedy => None,
+        Sampling::Seeded {
+            temperature, top_p, ..
+        } => Some(nucleus(logits, temperature, top_p)),
+    };
+    let Some(&lc) = logits.get(c) else {
+        return f32::INFINITY;
+    };
+    let mine = score(sampling, pos, c, lc);
+    let mut best = mine;
+    for (j, &l) in logits.iter().enumerate() {
+        if keep.as_ref().is_some_and(|k| !k[j]) {
+            continue;
+        }
+        best = best.max(score(sampling, pos, j, l));
+    }
+    best - mine
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gumbel_is_deterministic_and_spread() {
+        assert_eq!(gumbel(1, 2, 3), gumbel(1, 2, 3));
+        assert_ne!(gumbel(1, 2, 3), gumbel(1, 2, 4));
+        let mean: f32 = (0..10_000).map(|j| gumbel(7, 0, j)).sum::<f32>() / 10_000.0;
+        assert!((mean - 0.5772).abs() < 0.05, "Gumbel mean {mean}");
+    }
+
+    #[test]
+    fn choice_has_zero_gap_and_others_positive() {
+        let logits = [0.1f32, 2.0, 1.9, -1.0];
+        let s = Sampling::Seeded {
+            seed: 3,
+            temperature: 0.8,
+            top_p: 0.95,
+        };
+        for pos in 0..20 {
+            let c = choose(&s, pos, &logits);
+            assert_eq!(gap(&s, pos, &logits, c), 0.0);
+        }
+        assert_eq!(choose(&Sampling::Greedy, 0, &logits), 1);
+        assert!((gap(&Sampling::Greedy, 0, &logits, 2) - 0.1).abs() < 1e-6);
+        assert!(Sampling::Seeded {
+            seed: 0,
+            temperature: 0.0,
+            top_p: 1.0
+        }
+        .check()
+        .is_err());
+    }
+}
