@@ -10,13 +10,17 @@ pub const CANONICAL_NAN: u16 = 0x7FC0;
 /// infinite; finite values too large for bf16 round to infinity; subnormals are kept.
 #[inline]
 pub fn f32_to_bf16_bits(value: f32) -> u16 {
-    if value.is_nan() {
-        return CANONICAL_NAN;
-    }
     let bits = value.to_bits();
     let lsb = (bits >> 16) & 1;
-    // Cannot overflow: the largest non-NaN pattern is 0xFF80_0000 (-inf) + 0x8000.
-    ((bits + 0x7FFF + lsb) >> 16) as u16
+    // Cannot overflow for non-NaN input: the largest such pattern is 0xFF80_0000 (-inf), plus
+    // 0x8000. NaN patterns may wrap, but their result is replaced below.
+    let rounded = (bits.wrapping_add(0x7FFF + lsb) >> 16) as u16;
+    // A select rather than an early return keeps slice conversions vectorisable.
+    if value.is_nan() {
+        CANONICAL_NAN
+    } else {
+        rounded
+    }
 }
 
 /// Widens f16 bits exactly to f32, then rounds to bf16 with [`f32_to_bf16_bits`].

@@ -7,8 +7,7 @@
 
 use crate::bf16::magnitude;
 
-/// Below this many values a plain `select_nth_unstable` on packed keys beats clearing a
-/// 32768-bin histogram.
+/// Below this many values a plain `select_nth_unstable` on packed keys beats three passes.
 const HISTOGRAM_MIN_LEN: usize = 4096;
 
 /// Flat indices of the `k` largest-magnitude values of `bits`, in ascending index order.
@@ -22,20 +21,22 @@ pub fn topk_indices(bits: &[u16], k: usize) -> Vec<usize> {
     if bits.len() < HISTOGRAM_MIN_LEN {
         topk_by_select(bits, k)
     } else {
-        topk_by_histogram(bits, k)
+        topk_by_sampling(bits, k).unwrap_or_else(|| topk_by_histogram(bits, k))
     }
 }
 
-/// Selection on packed `(magnitude, reversed index)` keys: O(n) on average.
-pub(crate) fn topk_by_select(bits: &[u16], k: usize) -> Vec<usize> {
-    // Key layout: magnitude in bits 48..63, `MAX_INDEX - index` below, so that a larger key means
-    // a larger magnitude or, at equal magnitude, a lower index. Keys are unique.
-    const MAX_INDEX: u64 = (1 << 48) - 1;
-    let mut keys: Vec<u64> = bits
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| (u64::from(magnitude(b)) << 48) | (MAX_INDEX - i as u64))
-        .collect();
+/// Packs a magnitude and an index into a key that orders by magnitude, then by lower index.
+/// Indices must be below 2^48.
+#[inline]
+fn key(mag: u16, index: usize) -> u64 {
+    (u64::from(mag) << 48) | (KEY_INDEX_MASK - index as u64)
+}
+
+/// Index bits of a [`key`].
+const KEY_INDEX_MASK: u64 = (1 << 48) - 1;
+
+/// The `k` largest keys' indices, ascending.
+fn select_keys(mut keys: Vec<u64>, k: usize) -> Vec<usize> {
     let n = keys.len();
     if k < n {
         // Everything from position n - k on is at least the (n-k)-th smallest key.
@@ -43,31 +44,115 @@ pub(crate) fn topk_by_select(bits: &[u16], k: usize) -> Vec<usize> {
     }
     let mut out: Vec<usize> = keys[n - k..]
         .iter()
-        .map(|&key| (MAX_INDEX - (key & MAX_INDEX)) as usize)
+        .map(|&key| (KEY_INDEX_MASK - (key & KEY_INDEX_MASK)) as usize)
         .collect();
     out.sort_unstable();
     out
 }
 
-/// Counting selection over the 2^15 possible magnitudes: two linear passes, no comparisons.
-pub(crate) fn topk_by_histogram(bits: &[u16], k: usize) -> Vec<usize> {
-    let mut hist = vec![0u32; 1 << 15];
-    for &b in bits {
-        hist[usize::from(magnitude(b))] += 1;
+/// Guesses a magnitude threshold from an evenly spaced sample (aiming at about `4k` values at or
+/// above it), gathers every value at or above the guess in one pass that skips blocks with a
+/// vectorisable check, and selects exactly among those candidates.
+///
+/// The answer is exact whenever it is `Some`: if at least `k` values reach the guess, the k-th
+/// largest magnitude, every value above it and every value tied with it reach the guess too.
+/// Returns `None` (the caller falls back) when the guess admits fewer than `k` values or so many
+/// that gathering would cost more than counting.
+pub(crate) fn topk_by_sampling(bits: &[u16], k: usize) -> Option<Vec<usize>> {
+    const SAMPLES: usize = 2048;
+    const BLOCK: usize = 32;
+    let n = bits.len();
+    let stride = (n / SAMPLES).max(1);
+    let mut sample: Vec<u16> = bits.iter().step_by(stride).map(|&b| magnitude(b)).collect();
+    // Rank from the top, in the sample, of the value expected to have ~4k values above it in all.
+    let rank = (4 * k * sample.len()).div_ceil(n).max(1);
+    if rank >= sample.len() {
+        return None;
     }
-    // Find the boundary magnitude t: fewer than k values lie strictly above it, at least k at or
-    // above it.
+    let pos = sample.len() - rank;
+    let threshold = *sample.select_nth_unstable(pos).1;
+    let cap = (n / 8).max(16 * k);
+    let mut keys: Vec<u64> = Vec::with_capacity(8 * k);
+    for (b, block) in bits.chunks(BLOCK).enumerate() {
+        let hit = block
+            .iter()
+            .fold(false, |acc, &v| acc | (magnitude(v) >= threshold));
+        if hit {
+            for (j, &v) in block.iter().enumerate() {
+                let m = magnitude(v);
+                if m >= threshold {
+                    keys.push(key(m, b * BLOCK + j));
+                }
+            }
+            if keys.len() > cap {
+                return None;
+            }
+        }
+    }
+    if keys.len() < k {
+        return None;
+    }
+    Some(select_keys(keys, k))
+}
+
+/// Selection on packed `(magnitude, reversed index)` keys: O(n) on average.
+pub(crate) fn topk_by_select(bits: &[u16], k: usize) -> Vec<usize> {
+    let keys: Vec<u64> = bits
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| key(magnitude(b), i))
+        .collect();
+    select_keys(keys, k)
+}
+
+/// Counting selection in two levels: a 256-bin histogram of the magnitude's high 8 bits (sign-free
+/// exponent) finds the bucket holding the k-th largest value, a 128-bin histogram of the low 7 bits
+/// (mantissa) inside that bucket finds the exact boundary magnitude, and a last pass collects.
+/// Three linear passes, no comparisons between elements, and only 1.5 KiB of counters.
+pub(crate) fn topk_by_histogram(bits: &[u16], k: usize) -> Vec<usize> {
+    // Four interleaved coarse histograms so runs of equal buckets do not serialise on one counter.
+    let mut coarse = [[0u32; 256]; 4];
+    let mut quads = bits.chunks_exact(4);
+    for q in &mut quads {
+        for (h, &b) in coarse.iter_mut().zip(q) {
+            h[usize::from(magnitude(b) >> 7)] += 1;
+        }
+    }
+    for &b in quads.remainder() {
+        coarse[0][usize::from(magnitude(b) >> 7)] += 1;
+    }
     let mut above = 0usize;
-    let mut threshold = 0u16;
-    for t in (0..hist.len()).rev() {
-        let here = hist[t] as usize;
+    let mut bucket = 0u16;
+    for t in (0..256).rev() {
+        let here: usize = coarse.iter().map(|h| h[t] as usize).sum();
         if above + here >= k {
-            // t < 2^15.
-            threshold = t as u16;
+            // t < 256.
+            bucket = t as u16;
             break;
         }
         above += here;
     }
+
+    let mut fine = [0u32; 128];
+    for &b in bits {
+        let m = magnitude(b);
+        if m >> 7 == bucket {
+            fine[usize::from(m & 0x7F)] += 1;
+        }
+    }
+    let mut threshold = bucket << 7;
+    for t in (0..128).rev() {
+        let here = fine[t] as usize;
+        if above + here >= k {
+            // t < 128.
+            threshold = (bucket << 7) | t as u16;
+            break;
+        }
+        above += here;
+    }
+
+    // `above` now counts the values strictly above `threshold`; the rest come from the ties, lowest
+    // index first.
     let mut ties_wanted = k - above;
     let mut out = Vec::with_capacity(k);
     for (i, &b) in bits.iter().enumerate() {
@@ -116,8 +201,34 @@ mod tests {
             let want = naive(&bits, k);
             assert_eq!(topk_by_select(&bits, k), want, "select n={n} k={k}");
             assert_eq!(topk_by_histogram(&bits, k), want, "histogram n={n} k={k}");
+            if let Some(got) = topk_by_sampling(&bits, k) {
+                assert_eq!(got, want, "sampling n={n} k={k}");
+            }
             assert_eq!(topk_indices(&bits, k), want);
         }
+    }
+
+    #[test]
+    fn sampling_is_exact_or_declines() {
+        let mut seed = 11u64;
+        let mut used = 0;
+        for round in 0..200 {
+            let n = 4096 + (lcg(&mut seed) as usize % 40_000);
+            let k = 1 + lcg(&mut seed) as usize % 300;
+            // Vary the spread so that some rounds are tie-heavy.
+            let spread = [0xFFFFu16, 0x3FFF, 0x00FF, 0x000F][round % 4];
+            let bits: Vec<u16> = (0..n).map(|_| lcg(&mut seed) & spread).collect();
+            let want = naive(&bits, k);
+            if let Some(got) = topk_by_sampling(&bits, k) {
+                assert_eq!(got, want, "round {round}");
+                used += 1;
+            }
+            assert_eq!(topk_indices(&bits, k), want, "round {round}");
+        }
+        assert!(
+            used > 100,
+            "the fast path should usually apply ({used}/200)"
+        );
     }
 
     #[test]

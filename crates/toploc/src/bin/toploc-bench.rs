@@ -6,7 +6,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use verbench_toploc::{build_proofs, topk_indices, validate, Activations, ProofParams, Thresholds};
+use verbench_toploc::{
+    build_proofs, topk_indices, validate, Activations, ProofBuilder, ProofParams, Thresholds,
+};
 
 /// xorshift64* noise shaped roughly like hidden states: centred, a few large outliers.
 fn random_f32(seed: u64, n: usize) -> Vec<f32> {
@@ -75,6 +77,16 @@ fn main() -> Result<(), verbench_toploc::Error> {
         let build_f32 = time(iters, || {
             black_box(build_proofs(&params, None, black_box(&acts)).ok());
         });
+        // The streaming path a model integration uses: f32 rows pushed one at a time into a
+        // builder whose chunk buffer is reused, so no per-chunk allocation.
+        let mut builder = ProofBuilder::new(params);
+        let streamed = time(iters, || {
+            for row in black_box(&f32_values).chunks(hidden) {
+                if let Ok(Some(p)) = builder.push_row_f32(row) {
+                    black_box(p);
+                }
+            }
+        });
         let proofs = build_proofs(&params, None, &bf16)?;
         let check = time(iters, || {
             black_box(validate(&params, None, black_box(&bf16), &proofs).ok());
@@ -87,10 +99,12 @@ fn main() -> Result<(), verbench_toploc::Error> {
             &[proofs[0].to_bytes()],
         )?;
         println!(
-            "{rows}x{hidden}: proof per chunk {:>9.1} us (bf16 input), {:>9.1} us (f32 input); \
-             validation per chunk {:>9.1} us; modulus {}; self-check {}",
+            "{rows}x{hidden}: proof per chunk {:>6.1} us (bf16 input), {:>6.1} us (f32 input, \
+             one-shot), {:>6.1} us (f32 rows streamed into ProofBuilder); validation per chunk \
+             {:>6.1} us (bf16); modulus {}; self-check {}",
             build_bf16.as_secs_f64() * 1e6,
             build_f32.as_secs_f64() * 1e6,
+            streamed.as_secs_f64() * 1e6,
             check.as_secs_f64() * 1e6,
             proofs[0].modulus(),
             if verdict.passed() { "pass" } else { "FAIL" }
@@ -117,6 +131,20 @@ fn main() -> Result<(), verbench_toploc::Error> {
         eval.as_secs_f64() * 1e6,
         k = params.topk()
     );
+    {
+        let vals = random_f32(3, 131_072);
+        let mut out = vec![0u16; vals.len()];
+        let conv = time(500, || {
+            for (o, &v) in out.iter_mut().zip(black_box(&vals)) {
+                *o = verbench_toploc::bf16::f32_to_bf16_bits(v);
+            }
+            black_box(&out);
+        });
+        println!(
+            "f32 -> bf16 of 131072 values: {:.1} us",
+            conv.as_secs_f64() * 1e6
+        );
+    }
     for n in [18_432usize, 131_072] {
         let bits: Vec<u16> = random_f32(7, n)
             .iter()
