@@ -136,6 +136,34 @@ impl<'a> Activations<'a> {
         self.hidden
     }
 
+    /// Splits into rows `..mid` and `mid..`, e.g. a verifier's single forward pass over prompt and
+    /// generated tokens into the prefill block and the decode rows.
+    pub fn split_at_row(&self, mid: usize) -> Result<(Self, Self)> {
+        if mid > self.rows {
+            return Err(Error::RowOutOfRange {
+                row: mid,
+                rows: self.rows,
+            });
+        }
+        let at = mid * self.hidden;
+        let (a, b) = match self.data {
+            Data::Bf16(v) => (Data::Bf16(&v[..at]), Data::Bf16(&v[at..])),
+            Data::F32(v) => (Data::F32(&v[..at]), Data::F32(&v[at..])),
+            Data::F16(v) => (Data::F16(&v[..at]), Data::F16(&v[at..])),
+        };
+        let head = Self {
+            data: a,
+            rows: mid,
+            hidden: self.hidden,
+        };
+        let tail = Self {
+            data: b,
+            rows: self.rows - mid,
+            hidden: self.hidden,
+        };
+        Ok((head, tail))
+    }
+
     /// The bf16 bits of rows `start..end`, flattened; borrowed when the buffer is already bf16.
     pub(crate) fn bf16_rows(&self, start: usize, end: usize) -> Cow<'a, [u16]> {
         let (a, b) = (start * self.hidden, end * self.hidden);
@@ -221,6 +249,20 @@ mod tests {
         );
         assert!(Activations::f32(&[], 0, 0).is_err());
         assert!(Activations::f32(&[0.0], usize::MAX, 2).is_err());
+    }
+
+    #[test]
+    fn split_keeps_rows_and_width() {
+        let v: Vec<f32> = (0..12).map(|i| i as f32).collect();
+        let a = Activations::f32(&v, 4, 3).unwrap();
+        let (p, d) = a.split_at_row(1).unwrap();
+        assert_eq!((p.rows(), d.rows(), d.hidden()), (1, 3, 3));
+        assert_eq!(d.bf16_rows(0, 1), a.bf16_rows(1, 2));
+        assert!(a.split_at_row(4).is_ok());
+        assert_eq!(
+            a.split_at_row(5).err(),
+            Some(Error::RowOutOfRange { row: 5, rows: 4 })
+        );
     }
 
     #[test]

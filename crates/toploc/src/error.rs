@@ -25,6 +25,14 @@ pub enum Error {
         /// Declared hidden size.
         hidden: usize,
     },
+    /// A row index past the end of an activation buffer.
+    #[error("row {row} is past the buffer's {rows} rows")]
+    RowOutOfRange {
+        /// The requested row.
+        row: usize,
+        /// Rows in the buffer.
+        rows: usize,
+    },
     /// A row pushed into an incremental builder or verifier has a different width than earlier ones.
     #[error("row has {got} values but earlier decode rows had {expected}")]
     RowWidthMismatch {
