@@ -12,7 +12,14 @@ abstract contract Test {
     /// @dev Marks this contract as a test contract (DSTest convention, still honoured by forge).
     bool public IS_TEST = true;
 
+    /// @dev forge-std's FuzzSelector: which functions of `addr` the invariant fuzzer may call.
+    struct FuzzSelector {
+        address addr;
+        bytes4[] selectors;
+    }
+
     address[] private _targetContracts;
+    FuzzSelector[] private _targetSelectors;
     address[] private _excludeSenders;
 
     /// @dev Registers a handler whose functions the invariant fuzzer calls.
@@ -23,6 +30,15 @@ abstract contract Test {
     /// @dev Keeps an address from being used as a random sender in invariant runs.
     function excludeSender(address sender) internal {
         _excludeSenders.push(sender);
+    }
+
+    /// @dev Restricts the invariant fuzzer to `selector.selectors` of `selector.addr`.
+    function targetSelector(FuzzSelector memory selector) internal {
+        _targetSelectors.push(selector);
+    }
+
+    function targetSelectors() public view returns (FuzzSelector[] memory) {
+        return _targetSelectors;
     }
 
     function targetContracts() public view returns (address[] memory) {

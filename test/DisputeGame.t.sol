@@ -1,0 +1,878 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {DisputeGame} from "../contracts/DisputeGame.sol";
+import {ServiceManager} from "../contracts/ServiceManager.sol";
+import {IDisputeGame} from "../contracts/interfaces/IDisputeGame.sol";
+import {IServiceManager} from "../contracts/interfaces/IServiceManager.sol";
+import {Merkle} from "../contracts/libraries/Merkle.sol";
+import {Deployers} from "./utils/Deployers.sol";
+
+/// @notice Unit tests of DisputeGame: every path and every revert.
+contract DisputeGameTest is Deployers {
+    bytes32 internal taskId;
+    bytes32 internal cid;
+    IDisputeGame.Commitment internal c;
+
+    function setUp() public {
+        deployGame();
+        registerOperators(4, 10 ether);
+        (taskId, cid, c) = setUpCommitment();
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // constructor
+    // ---------------------------------------------------------------------------------------
+
+    function _deploy(
+        address sm_,
+        address treasury_,
+        uint16 share,
+        uint16 quorum,
+        uint32 reveal_,
+        uint32 voting
+    ) internal returns (DisputeGame) {
+        return new DisputeGame(IServiceManager(sm_), treasury_, share, quorum, reveal_, voting);
+    }
+
+    function test_constructor_setsParameters() public view {
+        vm.assertEq(game.serviceManager(), address(sm), "service manager");
+        vm.assertEq(game.treasury(), treasury, "treasury");
+        vm.assertEq(uint256(game.challengerShareBps()), CHALLENGER_SHARE_BPS, "share");
+        vm.assertEq(uint256(game.quorumBps()), QUORUM_BPS, "quorum");
+        vm.assertEq(uint256(game.revealWindow()), REVEAL_WINDOW, "reveal");
+        vm.assertEq(uint256(game.votingPeriod()), VOTING_PERIOD, "voting");
+    }
+
+    function test_constructor_revertsOnInvalidParameters() public {
+        address next = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
+        ServiceManager sm2 = new ServiceManager(next, treasury, UNBONDING_DELAY, MIN_STAKE);
+        address s = address(sm2);
+        vm.expectRevert(IDisputeGame.InvalidParameter.selector);
+        _deploy(address(0), treasury, 5000, 6667, 1, 1);
+        vm.expectRevert(IDisputeGame.InvalidParameter.selector);
+        _deploy(s, address(0), 5000, 6667, 1, 1);
+        vm.expectRevert(IDisputeGame.InvalidParameter.selector);
+        _deploy(s, treasury, 0, 6667, 1, 1);
+        vm.expectRevert(IDisputeGame.InvalidParameter.selector);
+        _deploy(s, treasury, 10_000, 6667, 1, 1);
+        vm.expectRevert(IDisputeGame.InvalidParameter.selector);
+        _deploy(s, treasury, 5000, 4999, 1, 1);
+        vm.expectRevert(IDisputeGame.InvalidParameter.selector);
+        _deploy(s, treasury, 5000, 10_000, 1, 1);
+        vm.expectRevert(IDisputeGame.InvalidParameter.selector);
+        _deploy(s, treasury, 5000, 6667, 0, 1);
+        vm.expectRevert(IDisputeGame.InvalidParameter.selector);
+        _deploy(s, treasury, 5000, 6667, 1, 0);
+        // A service manager that names another dispute game.
+        vm.expectRevert(IDisputeGame.InvalidParameter.selector);
+        _deploy(address(sm), treasury, 5000, 6667, 1, 1);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // registerTask
+    // ---------------------------------------------------------------------------------------
+
+    function test_registerTask_storesTaskAndEmits() public {
+        IDisputeGame.TaskSpec memory spec = defaultSpec(7);
+        bytes32 expected = game.taskIdOf(spec);
+        vm.assertEq(expected, keccak256(abi.encode(block.chainid, address(game), spec)), "task id derivation");
+        vm.expectEmit(address(game));
+        emit IDisputeGame.TaskRegistered(expected, address(this), spec);
+        bytes32 id = game.registerTask(spec);
+        vm.assertEq(id, expected, "id");
+        IDisputeGame.Task memory t = game.task(id);
+        vm.assertEq(uint256(t.providerBond), PROVIDER_BOND, "provider bond");
+        vm.assertEq(uint256(t.challengerBond), CHALLENGER_BOND, "challenger bond");
+        vm.assertEq(uint256(t.challengeWindow), CHALLENGE_WINDOW, "window");
+        vm.assertEq(uint256(t.datasetSize), 7, "size");
+    }
+
+    function test_registerTask_revertsOnInvalidTask() public {
+        IDisputeGame.TaskSpec memory spec = defaultSpec(0);
+        vm.expectRevert(IDisputeGame.InvalidTask.selector);
+        game.registerTask(spec);
+        spec = defaultSpec(3);
+        spec.providerBond = 0;
+        vm.expectRevert(IDisputeGame.InvalidTask.selector);
+        game.registerTask(spec);
+        spec = defaultSpec(3);
+        spec.challengerBond = 0;
+        vm.expectRevert(IDisputeGame.InvalidTask.selector);
+        game.registerTask(spec);
+        spec = defaultSpec(3);
+        spec.challengeWindow = 0;
+        vm.expectRevert(IDisputeGame.InvalidTask.selector);
+        game.registerTask(spec);
+        spec = defaultSpec(3);
+        spec.generation.maxNewTokens = 0;
+        vm.expectRevert(IDisputeGame.InvalidTask.selector);
+        game.registerTask(spec);
+        spec = defaultSpec(3);
+        spec.toploc.topk = 0;
+        vm.expectRevert(IDisputeGame.InvalidTask.selector);
+        game.registerTask(spec);
+        spec = defaultSpec(3);
+        spec.toploc.decodeBatchingSize = 0;
+        vm.expectRevert(IDisputeGame.InvalidTask.selector);
+        game.registerTask(spec);
+    }
+
+    function test_registerTask_revertsWhenWindowsExceedUnbonding() public {
+        IDisputeGame.TaskSpec memory spec = defaultSpec(3);
+        spec.challengeWindow = uint32(UNBONDING_DELAY - REVEAL_WINDOW - VOTING_PERIOD + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDisputeGame.WindowsExceedUnbonding.selector, uint256(UNBONDING_DELAY) + 1, UNBONDING_DELAY
+            )
+        );
+        game.registerTask(spec);
+        // Exactly fitting is fine.
+        spec.challengeWindow -= 1;
+        game.registerTask(spec);
+    }
+
+    function test_registerTask_revertsWhenTaskExists() public {
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.TaskExists.selector, taskId));
+        game.registerTask(defaultSpec(DATASET_SIZE));
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // commit
+    // ---------------------------------------------------------------------------------------
+
+    function test_commit_storesHashAndEmits() public {
+        bytes32 root = keccak256("another root");
+        bytes32 id = game.commitmentIdOf(taskId, provider, root, DATASET_SIZE);
+        vm.assertEq(
+            id,
+            keccak256(abi.encode(block.chainid, address(game), taskId, provider, root, DATASET_SIZE)),
+            "id"
+        );
+        IDisputeGame.Commitment memory expected = IDisputeGame.Commitment({
+            taskId: taskId,
+            provider: provider,
+            root: root,
+            leafCount: DATASET_SIZE,
+            bond: PROVIDER_BOND,
+            challengeDeadline: uint48(block.timestamp) + CHALLENGE_WINDOW,
+            bundleHash: keccak256("bundle"),
+            bundleSize: 123_456,
+            claimedScore: 0.75e18
+        });
+        vm.expectEmit(address(game));
+        emit IDisputeGame.RootCommitted(id, taskId, provider, expected, "ipfs://bafy-verbench-bundle");
+        (bytes32 got,) = commitAs(provider, taskId, root, DATASET_SIZE);
+        vm.assertEq(got, id, "returned id");
+        vm.assertEq(game.commitmentHash(id), keccak256(abi.encode(expected)), "stored hash");
+        vm.assertEq(address(game).balance, 2 * uint256(PROVIDER_BOND), "bonds held");
+    }
+
+    function test_commit_sameRootByAnotherProviderIsAnotherCommitment() public {
+        address copycat = makeAddr("copycat");
+        vm.deal(copycat, 10 ether);
+        (bytes32 id,) = commitAs(copycat, taskId, c.root, DATASET_SIZE);
+        vm.assertTrue(id != cid, "distinct ids");
+        // The copied root's leaves name the original provider: any disputed leaf is malformed.
+        IDisputeGame.Commitment memory cc = c;
+        cc.provider = copycat;
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(cc, id, challenger, 2);
+        d.status = IDisputeGame.DisputeStatus.ProviderAtFault;
+        vm.assertEq(game.disputeHash(did), keccak256(abi.encode(d)), "resolved at once");
+        vm.assertEq(
+            uint8(game.commitmentState(id).status), uint8(IDisputeGame.CommitmentStatus.Rejected), "rejected"
+        );
+    }
+
+    function test_commit_revertsOnUnknownTask() public {
+        vm.prank(provider);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.UnknownTask.selector, bytes32(uint256(1))));
+        game.commit{value: PROVIDER_BOND}(bytes32(uint256(1)), c.root, DATASET_SIZE, 0, 0, NO_SCORE, "");
+    }
+
+    function test_commit_revertsOnWrongLeafCount() public {
+        vm.prank(provider);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.WrongLeafCount.selector, 4, DATASET_SIZE));
+        game.commit{value: PROVIDER_BOND}(taskId, c.root, 4, 0, 0, NO_SCORE, "");
+    }
+
+    function test_commit_revertsOnZeroRoot() public {
+        vm.prank(provider);
+        vm.expectRevert(IDisputeGame.ZeroRoot.selector);
+        game.commit{value: PROVIDER_BOND}(taskId, bytes32(0), DATASET_SIZE, 0, 0, NO_SCORE, "");
+    }
+
+    function test_commit_revertsOnWrongBond() public {
+        vm.prank(provider);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDisputeGame.WrongBond.selector, PROVIDER_BOND - 1, PROVIDER_BOND)
+        );
+        game.commit{value: PROVIDER_BOND - 1}(taskId, keccak256("r"), DATASET_SIZE, 0, 0, NO_SCORE, "");
+    }
+
+    function test_commit_revertsWhenCommitmentExists() public {
+        vm.prank(provider);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.CommitmentExists.selector, cid));
+        game.commit{value: PROVIDER_BOND}(taskId, c.root, DATASET_SIZE, 0, 0, NO_SCORE, "");
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // finalize
+    // ---------------------------------------------------------------------------------------
+
+    function test_finalize_creditsBondAfterWindow() public {
+        vm.warp(c.challengeDeadline + 1);
+        vm.expectEmit(address(game));
+        emit IDisputeGame.CommitmentFinalized(cid, provider);
+        game.finalize(c);
+        IDisputeGame.CommitmentState memory s = game.commitmentState(cid);
+        vm.assertEq(uint8(s.status), uint8(IDisputeGame.CommitmentStatus.Finalized), "finalized");
+        vm.assertTrue(s.bondReleased, "released");
+        vm.assertEq(game.credit(provider), PROVIDER_BOND, "credit");
+        uint256 before = provider.balance;
+        vm.prank(provider);
+        game.withdraw();
+        vm.assertEq(provider.balance, before + PROVIDER_BOND, "withdrawn");
+    }
+
+    function test_finalize_revertsAtTheDeadline() public {
+        vm.warp(c.challengeDeadline);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDisputeGame.ChallengeWindowOpen.selector, c.challengeDeadline)
+        );
+        game.finalize(c);
+        // At the same instant a dispute is still allowed: never both.
+        openAwaiting(c, cid, challenger, 0);
+    }
+
+    function test_finalize_revertsWhileDisputesOpen() public {
+        openAwaiting(c, cid, challenger, 1);
+        vm.warp(c.challengeDeadline + 1);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.DisputesOpen.selector, uint32(1)));
+        game.finalize(c);
+    }
+
+    function test_finalize_revertsWhenNotActive() public {
+        vm.warp(c.challengeDeadline + 1);
+        game.finalize(c);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDisputeGame.CommitmentNotActive.selector, IDisputeGame.CommitmentStatus.Finalized
+            )
+        );
+        game.finalize(c);
+    }
+
+    function test_finalize_revertsOnMismatchedCommitment() public {
+        IDisputeGame.Commitment memory wrong = c;
+        wrong.bond = 0;
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.CommitmentMismatch.selector, cid));
+        game.finalize(wrong);
+    }
+
+    function test_finalize_afterChallengerWrong() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 3);
+        resolveWith(d, did, IDisputeGame.Outcome.LeafValid, 3);
+        vm.warp(c.challengeDeadline + 1);
+        game.finalize(c);
+        vm.assertEq(game.credit(provider), PROVIDER_BOND + CHALLENGER_BOND, "bond + challenger bond");
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // openDispute / openDisputeWithLeaf
+    // ---------------------------------------------------------------------------------------
+
+    function test_openDispute_storesAwaitingReveal() public {
+        IDisputeGame.Dispute memory expected = expectedDispute(c, cid, challenger, 2);
+        expected.revealDeadline = uint48(block.timestamp) + REVEAL_WINDOW;
+        expected.status = IDisputeGame.DisputeStatus.AwaitingReveal;
+        bytes32 did = game.disputeIdOf(cid, 2);
+        vm.assertEq(did, keccak256(abi.encode(cid, uint32(2))), "dispute id");
+        vm.expectEmit(address(game));
+        emit IDisputeGame.DisputeOpened(did, cid, challenger, expected);
+        openAwaiting(c, cid, challenger, 2);
+        vm.assertEq(game.disputeHash(did), keccak256(abi.encode(expected)), "stored");
+        vm.assertEq(uint256(game.commitmentState(cid).openDisputes), 1, "open");
+    }
+
+    function test_openDisputeWithLeaf_startsVoting() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 4);
+        vm.assertEq(game.disputeHash(did), keccak256(abi.encode(d)), "stored");
+        vm.assertEq(d.leafHash, leaves[4], "leaf");
+    }
+
+    function test_openDisputeWithLeaf_emitsLeafData() public {
+        IDisputeGame.Dispute memory d = expectedDispute(c, cid, challenger, 1);
+        d.leafHash = leaves[1];
+        d.voteDeadline = uint48(block.timestamp) + VOTING_PERIOD;
+        d.status = IDisputeGame.DisputeStatus.Voting;
+        bytes32 did = game.disputeIdOf(cid, 1);
+        vm.expectEmit(address(game));
+        emit IDisputeGame.LeafRevealed(did, challenger, leafData[1], d);
+        openWithLeaf(c, cid, challenger, 1);
+    }
+
+    function test_openDispute_revertsOnWrongRoot() public {
+        IDisputeGame.Commitment memory wrong = c;
+        wrong.root = keccak256("reorged root");
+        bytes32 wrongId = game.commitmentIdOf(taskId, provider, wrong.root, DATASET_SIZE);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.CommitmentMismatch.selector, wrongId));
+        game.openDispute{value: CHALLENGER_BOND}(wrong, 0);
+    }
+
+    function test_openDispute_revertsAfterWindow() public {
+        vm.warp(c.challengeDeadline + 1);
+        vm.prank(challenger);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDisputeGame.ChallengeWindowClosed.selector, c.challengeDeadline)
+        );
+        game.openDispute{value: CHALLENGER_BOND}(c, 0);
+    }
+
+    function test_openDispute_revertsOnIndexOutOfRange() public {
+        vm.prank(challenger);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDisputeGame.LeafIndexOutOfRange.selector, DATASET_SIZE, DATASET_SIZE)
+        );
+        game.openDispute{value: CHALLENGER_BOND}(c, DATASET_SIZE);
+    }
+
+    function test_openDispute_revertsOnWrongBond() public {
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.WrongBond.selector, 0, CHALLENGER_BOND));
+        game.openDispute(c, 0);
+    }
+
+    function test_openDispute_revertsOnDuplicate() public {
+        (bytes32 did,) = openAwaiting(c, cid, challenger, 0);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.DisputeExists.selector, did));
+        game.openDisputeWithLeaf{value: CHALLENGER_BOND}(c, 0, leafData[0], proofOf(0));
+    }
+
+    function test_openDispute_revertsOnRejectedCommitment() public {
+        (, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, challenger, 0);
+        vm.warp(d.revealDeadline + 1);
+        game.claimWithheld(d);
+        vm.prank(challenger);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDisputeGame.CommitmentNotActive.selector, IDisputeGame.CommitmentStatus.Rejected
+            )
+        );
+        game.openDispute{value: CHALLENGER_BOND}(c, 1);
+    }
+
+    function test_openDisputeWithLeaf_revertsOnTamperedProof() public {
+        bytes32[] memory proof = proofOf(2);
+        proof[0] ^= bytes32(uint256(1));
+        vm.prank(challenger);
+        vm.expectRevert(IDisputeGame.InvalidProof.selector);
+        game.openDisputeWithLeaf{value: CHALLENGER_BOND}(c, 2, leafData[2], proof);
+    }
+
+    function test_openDisputeWithLeaf_revertsOnWrongIndex() public {
+        vm.prank(challenger);
+        vm.expectRevert(IDisputeGame.InvalidProof.selector);
+        game.openDisputeWithLeaf{value: CHALLENGER_BOND}(c, 3, leafData[2], proofOf(2));
+    }
+
+    function test_openDisputeWithLeaf_malformedLeafRejectsAtOnce() public {
+        // A provider that committed a leaf with the wrong index is at fault without a vote.
+        bytes32 t2 = registerTask(2);
+        delete leafData;
+        delete leaves;
+        leafData.push(makeLeaf(t2, provider, 1, 2, 0)); // wrong index in leaf 0
+        leafData.push(makeLeaf(t2, provider, 1, 2, 0));
+        leaves.push(Merkle.hashLeaf(leafData[0]));
+        leaves.push(Merkle.hashLeaf(leafData[1]));
+        bytes32 root = Merkle.hashNode(leaves[0], leaves[1]);
+        (bytes32 id, IDisputeGame.Commitment memory c2) = commitAs(provider, t2, root, 2);
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c2, id, challenger, 0);
+        d.status = IDisputeGame.DisputeStatus.ProviderAtFault;
+        vm.assertEq(game.disputeHash(did), keccak256(abi.encode(d)), "resolved");
+        uint256 share = uint256(PROVIDER_BOND) * CHALLENGER_SHARE_BPS / 10_000;
+        vm.assertEq(game.credit(challenger), CHALLENGER_BOND + share, "challenger paid");
+        vm.assertEq(game.credit(treasury), PROVIDER_BOND - share, "treasury paid");
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // revealLeaf / claimWithheld
+    // ---------------------------------------------------------------------------------------
+
+    function test_revealLeaf_startsVotingAtReveal() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, challenger, 2);
+        // A last-second reveal still gets the whole voting period.
+        vm.warp(d.revealDeadline);
+        d = reveal(d, provider);
+        vm.assertEq(uint256(d.voteDeadline), uint256(d.revealDeadline) + VOTING_PERIOD, "vote deadline");
+        vm.assertEq(game.disputeHash(did), keccak256(abi.encode(d)), "stored");
+        resolveWith(d, did, IDisputeGame.Outcome.LeafValid, 3);
+        vm.assertEq(game.credit(provider), CHALLENGER_BOND, "reveal paid by the challenger bond");
+    }
+
+    function test_revealLeaf_revertsAfterDeadline() public {
+        (, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, challenger, 2);
+        vm.warp(d.revealDeadline + 1);
+        bytes memory data = leafData[2];
+        bytes32[] memory proof = proofOf(2);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.RevealDeadlinePassed.selector, d.revealDeadline));
+        game.revealLeaf(d, data, proof);
+    }
+
+    function test_revealLeaf_revertsOnInvalidProof() public {
+        (, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, challenger, 2);
+        bytes memory data = leafData[1];
+        bytes32[] memory proof = proofOf(2);
+        vm.expectRevert(IDisputeGame.InvalidProof.selector);
+        game.revealLeaf(d, data, proof);
+    }
+
+    function test_revealLeaf_revertsOnWrongStatus() public {
+        (, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 2);
+        bytes memory data = leafData[2];
+        bytes32[] memory proof = proofOf(2);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDisputeGame.WrongDisputeStatus.selector, IDisputeGame.DisputeStatus.Voting
+            )
+        );
+        game.revealLeaf(d, data, proof);
+    }
+
+    function test_revealLeaf_revertsOnMismatchedDispute() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, challenger, 2);
+        d.challengerBond = 0;
+        bytes memory data = leafData[2];
+        bytes32[] memory proof = proofOf(2);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.DisputeMismatch.selector, did));
+        game.revealLeaf(d, data, proof);
+    }
+
+    function test_revealLeaf_malformedLeafRejectsAtOnce() public {
+        bytes32 t2 = registerTask(1);
+        delete leafData;
+        delete leaves;
+        leafData.push(hex"deadbeef");
+        leaves.push(Merkle.hashLeaf(leafData[0]));
+        (bytes32 id, IDisputeGame.Commitment memory c2) = commitAs(provider, t2, leaves[0], 1);
+        (bytes32 did, IDisputeGame.Dispute memory d) = openAwaiting(c2, id, challenger, 0);
+        d = reveal(d, provider);
+        d.status = IDisputeGame.DisputeStatus.ProviderAtFault;
+        vm.assertEq(game.disputeHash(did), keccak256(abi.encode(d)), "resolved");
+    }
+
+    function test_claimWithheld_paysChallenger() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, challenger, 2);
+        vm.warp(d.revealDeadline + 1);
+        IDisputeGame.Dispute memory fin = copyOf(d);
+        fin.status = IDisputeGame.DisputeStatus.ProviderAtFault;
+        vm.expectEmit(address(game));
+        emit IDisputeGame.DisputeResolved(did, cid, IDisputeGame.Cause.Withheld, 0, 0, fin);
+        game.claimWithheld(d);
+        uint256 share = uint256(PROVIDER_BOND) * CHALLENGER_SHARE_BPS / 10_000;
+        vm.assertEq(game.credit(challenger), CHALLENGER_BOND + share, "challenger");
+        vm.assertEq(game.credit(treasury), PROVIDER_BOND - share, "treasury");
+        vm.assertEq(
+            uint8(game.commitmentState(cid).status), uint8(IDisputeGame.CommitmentStatus.Rejected), "rej"
+        );
+        // A rejected commitment never finalizes.
+        vm.warp(c.challengeDeadline + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDisputeGame.CommitmentNotActive.selector, IDisputeGame.CommitmentStatus.Rejected
+            )
+        );
+        game.finalize(c);
+    }
+
+    function test_claimWithheld_revertsBeforeDeadline() public {
+        (, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, challenger, 2);
+        vm.warp(d.revealDeadline);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDisputeGame.RevealDeadlineNotPassed.selector, d.revealDeadline)
+        );
+        game.claimWithheld(d);
+    }
+
+    function test_claimWithheld_revertsOnWrongStatus() public {
+        (, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 2);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDisputeGame.WrongDisputeStatus.selector, IDisputeGame.DisputeStatus.Voting
+            )
+        );
+        game.claimWithheld(d);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // resolve
+    // ---------------------------------------------------------------------------------------
+
+    function test_resolve_providerAtFaultSlashesBond() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        IDisputeGame.Dispute memory fin = copyOf(d);
+        fin.status = IDisputeGame.DisputeStatus.ProviderAtFault;
+        vm.expectEmit(address(game));
+        emit IDisputeGame.DisputeResolved(did, cid, IDisputeGame.Cause.Verdict, 30 ether, 40 ether, fin);
+        resolveWith(d, did, IDisputeGame.Outcome.ProviderAtFault, 3);
+        vm.assertEq(game.disputeHash(did), keccak256(abi.encode(fin)), "final");
+        uint256 share = uint256(PROVIDER_BOND) * CHALLENGER_SHARE_BPS / 10_000;
+        vm.assertEq(game.credit(challenger), CHALLENGER_BOND + share, "challenger");
+        vm.assertEq(game.credit(treasury), PROVIDER_BOND - share, "treasury");
+        vm.assertEq(game.credit(provider), 0, "provider");
+    }
+
+    function test_resolve_challengerWrongPaysProvider() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        resolveWith(d, did, IDisputeGame.Outcome.LeafValid, 3);
+        vm.assertEq(game.credit(provider), CHALLENGER_BOND, "provider");
+        vm.assertEq(game.credit(challenger), 0, "challenger");
+        vm.assertEq(uint256(game.commitmentState(cid).openDisputes), 0, "closed");
+    }
+
+    function test_resolve_secondFaultPaysOnlyOwnBond() public {
+        (bytes32 did0, IDisputeGame.Dispute memory d0) = openWithLeaf(c, cid, challenger, 0);
+        (bytes32 did1, IDisputeGame.Dispute memory d1) = openWithLeaf(c, cid, challenger, 1);
+        resolveWith(d0, did0, IDisputeGame.Outcome.ProviderAtFault, 3);
+        resolveWith(d1, did1, IDisputeGame.Outcome.ProviderAtFault, 3);
+        uint256 share = uint256(PROVIDER_BOND) * CHALLENGER_SHARE_BPS / 10_000;
+        vm.assertEq(game.credit(challenger), 2 * uint256(CHALLENGER_BOND) + share, "bond paid once");
+    }
+
+    function test_resolve_revertsWhenAlreadyResolved() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        IDisputeGame.Dispute memory fin = resolveWith(d, did, IDisputeGame.Outcome.ProviderAtFault, 3);
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(3, did, d.leafHash, IDisputeGame.Outcome.LeafValid);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.DisputeMismatch.selector, did));
+        game.resolve(d, IDisputeGame.Outcome.LeafValid, signers, sigs);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDisputeGame.WrongDisputeStatus.selector, IDisputeGame.DisputeStatus.ProviderAtFault
+            )
+        );
+        game.resolve(fin, IDisputeGame.Outcome.LeafValid, signers, sigs);
+    }
+
+    function test_resolve_revertsWhileAwaitingReveal() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, challenger, 0);
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(3, did, bytes32(0), IDisputeGame.Outcome.ProviderAtFault);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDisputeGame.WrongDisputeStatus.selector, IDisputeGame.DisputeStatus.AwaitingReveal
+            )
+        );
+        game.resolve(d, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+    }
+
+    function test_resolve_revertsAfterVotingDeadline() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(3, did, d.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        vm.warp(d.voteDeadline + 1);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.VotingClosed.selector, d.voteDeadline));
+        game.resolve(d, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+    }
+
+    function test_resolve_revertsOnOutcomeNone() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(3, did, d.leafHash, IDisputeGame.Outcome.None);
+        vm.expectRevert(IDisputeGame.InvalidOutcome.selector);
+        game.resolve(d, IDisputeGame.Outcome.None, signers, sigs);
+    }
+
+    function test_resolve_revertsOnLengthMismatch() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(3, did, d.leafHash, IDisputeGame.Outcome.LeafValid);
+        vm.expectRevert(IDisputeGame.LengthMismatch.selector);
+        game.resolve(d, IDisputeGame.Outcome.LeafValid, signers, new IDisputeGame.Sig[](2));
+        vm.expectRevert(IDisputeGame.LengthMismatch.selector);
+        game.resolve(d, IDisputeGame.Outcome.LeafValid, new address[](0), new IDisputeGame.Sig[](0));
+        sigs;
+    }
+
+    function test_resolve_revertsOnUnsortedSigners() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(3, did, d.leafHash, IDisputeGame.Outcome.LeafValid);
+        (signers[0], signers[1]) = (signers[1], signers[0]);
+        (sigs[0], sigs[1]) = (sigs[1], sigs[0]);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.SignersNotSorted.selector, 1));
+        game.resolve(d, IDisputeGame.Outcome.LeafValid, signers, sigs);
+    }
+
+    function test_resolve_revertsOnDuplicatedSigner() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(3, did, d.leafHash, IDisputeGame.Outcome.LeafValid);
+        signers[2] = signers[1];
+        sigs[2] = sigs[1];
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.SignersNotSorted.selector, 2));
+        game.resolve(d, IDisputeGame.Outcome.LeafValid, signers, sigs);
+    }
+
+    function test_resolve_revertsOnExcludedSigner() public {
+        // The challenger is an operator: it may not vote on its own dispute.
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, operators[0], 0);
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(3, did, d.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.ExcludedSigner.selector, operators[0]));
+        game.resolve(d, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+    }
+
+    function test_resolve_excludesChallengerStakeFromQuorum() public {
+        // Challenger operators[0] (10 of 40 ether): eligible 30, operators 1..3 hold all of it.
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, operators[0], 0);
+        address[] memory signers = new address[](2);
+        IDisputeGame.Sig[] memory sigs = new IDisputeGame.Sig[](2);
+        for (uint256 i; i < 2; ++i) {
+            signers[i] = operators[i + 1];
+            sigs[i] = signVerdict(operatorKeys[i + 1], did, d.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        }
+        // 20 of 30 eligible = 66.66% <= 66.67%: not enough.
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.QuorumNotReached.selector, 20 ether, 30 ether));
+        game.resolve(d, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+    }
+
+    function test_resolve_revertsOnSignatureForAnotherDispute() public {
+        (bytes32 did0, IDisputeGame.Dispute memory d0) = openWithLeaf(c, cid, challenger, 0);
+        (bytes32 did1,) = openWithLeaf(c, cid, challenger, 1);
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(3, did1, d0.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.InvalidSignature.selector, signers[0]));
+        game.resolve(d0, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+        did0;
+    }
+
+    function test_resolve_revertsOnSignatureForAnotherOutcome() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(3, did, d.leafHash, IDisputeGame.Outcome.LeafValid);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.InvalidSignature.selector, signers[0]));
+        game.resolve(d, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+    }
+
+    function test_resolve_revertsOnCrossChainSignature() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        uint256 chain = block.chainid;
+        vm.chainId(chain + 1);
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(3, did, d.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        vm.chainId(chain);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.InvalidSignature.selector, signers[0]));
+        game.resolve(d, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+    }
+
+    function test_resolve_revertsOnNonOperator() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        uint256 key = uint256(keccak256("not an operator"));
+        address outsider = vm.addr(key);
+        address[] memory signers = new address[](1);
+        IDisputeGame.Sig[] memory sigs = new IDisputeGame.Sig[](1);
+        signers[0] = outsider;
+        sigs[0] = signVerdict(key, did, d.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.NotOperator.selector, outsider));
+        game.resolve(d, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+    }
+
+    function test_resolve_stakeBoughtAfterOpeningDoesNotCount() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        // A new operator joins in the same second the dispute opened, and a member tops up.
+        uint256 key = uint256(keccak256("late operator"));
+        address late = vm.addr(key);
+        vm.deal(late, 100 ether);
+        vm.prank(late);
+        sm.registerOperator{value: 100 ether}();
+        vm.deal(operators[0], 100 ether);
+        vm.prank(operators[0]);
+        sm.depositStake{value: 100 ether}();
+        vm.warp(block.timestamp + 1);
+        address[] memory signers = new address[](1);
+        IDisputeGame.Sig[] memory sigs = new IDisputeGame.Sig[](1);
+        signers[0] = late;
+        sigs[0] = signVerdict(key, did, d.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.NotOperator.selector, late));
+        game.resolve(d, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+        (signers, sigs) = sigsOf(2, did, d.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.QuorumNotReached.selector, 20 ether, 40 ether));
+        game.resolve(d, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+    }
+
+    function test_resolve_deregisteredOperatorStillCounts() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        vm.warp(block.timestamp + 1);
+        vm.prank(operators[0]);
+        sm.deregisterOperator();
+        resolveWith(d, did, IDisputeGame.Outcome.ProviderAtFault, 3);
+        vm.assertEq(
+            uint8(game.commitmentState(cid).status), uint8(IDisputeGame.CommitmentStatus.Rejected), "rej"
+        );
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // expire
+    // ---------------------------------------------------------------------------------------
+
+    function test_expire_refundsBothBondsAndFreezes() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        vm.warp(d.voteDeadline + 1);
+        vm.expectEmit(address(game));
+        emit IDisputeGame.CommitmentFrozen(cid, did);
+        game.expire(d);
+        vm.assertEq(game.credit(challenger), CHALLENGER_BOND, "challenger refund");
+        vm.assertEq(game.credit(provider), PROVIDER_BOND, "provider refund");
+        IDisputeGame.CommitmentState memory s = game.commitmentState(cid);
+        vm.assertEq(uint8(s.status), uint8(IDisputeGame.CommitmentStatus.Frozen), "frozen");
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDisputeGame.CommitmentNotActive.selector, IDisputeGame.CommitmentStatus.Frozen
+            )
+        );
+        game.finalize(c);
+    }
+
+    function test_expire_bondWaitsForOtherDisputes() public {
+        (bytes32 did0, IDisputeGame.Dispute memory d0) = openWithLeaf(c, cid, challenger, 0);
+        vm.warp(block.timestamp + 1 days);
+        (bytes32 did1, IDisputeGame.Dispute memory d1) = openWithLeaf(c, cid, challenger, 1);
+        vm.warp(d0.voteDeadline + 1);
+        game.expire(d0);
+        vm.assertEq(game.credit(provider), 0, "bond held while a dispute is open");
+        // The other dispute proves the provider at fault: it is rejected and its bond slashed.
+        resolveWith(d1, did1, IDisputeGame.Outcome.ProviderAtFault, 3);
+        vm.assertEq(game.credit(provider), 0, "no refund");
+        vm.assertEq(
+            uint8(game.commitmentState(cid).status), uint8(IDisputeGame.CommitmentStatus.Rejected), "rej"
+        );
+        did0;
+    }
+
+    function test_expire_revertsWhileVoting() public {
+        (, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        vm.warp(d.voteDeadline);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.VotingOpen.selector, d.voteDeadline));
+        game.expire(d);
+    }
+
+    function test_expire_revertsOnWrongStatus() public {
+        (, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, challenger, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDisputeGame.WrongDisputeStatus.selector, IDisputeGame.DisputeStatus.AwaitingReveal
+            )
+        );
+        game.expire(d);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // reportEquivocation
+    // ---------------------------------------------------------------------------------------
+
+    function _verdict(bytes32 did, bytes32 leaf, IDisputeGame.Outcome o)
+        internal
+        pure
+        returns (IDisputeGame.Verdict memory)
+    {
+        return IDisputeGame.Verdict({disputeId: did, leafHash: leaf, outcome: o});
+    }
+
+    function test_reportEquivocation_slashesOperator() public {
+        bytes32 did = keccak256("some dispute");
+        IDisputeGame.Verdict memory a =
+            _verdict(did, bytes32(uint256(1)), IDisputeGame.Outcome.ProviderAtFault);
+        IDisputeGame.Verdict memory b = _verdict(did, bytes32(uint256(1)), IDisputeGame.Outcome.LeafValid);
+        IDisputeGame.Sig memory sa = signVerdict(operatorKeys[1], did, a.leafHash, a.outcome);
+        IDisputeGame.Sig memory sb = signVerdict(operatorKeys[1], did, b.leafHash, b.outcome);
+        vm.expectEmit(address(game));
+        emit IDisputeGame.EquivocationSlashed(operators[1], did, address(this), 10 ether);
+        game.reportEquivocation(operators[1], a, sa, b, sb);
+        vm.assertEq(sm.slashedPending(), 10 ether, "slashed");
+        vm.assertEq(uint256(sm.operatorInfo(operators[1]).stake), 0, "stake gone");
+        vm.expectRevert(
+            abi.encodeWithSelector(IDisputeGame.EquivocationAlreadyReported.selector, operators[1], did)
+        );
+        game.reportEquivocation(operators[1], a, sa, b, sb);
+    }
+
+    function test_reportEquivocation_revertsOnConsistentVerdicts() public {
+        bytes32 did = keccak256("some dispute");
+        IDisputeGame.Verdict memory a = _verdict(did, bytes32(uint256(1)), IDisputeGame.Outcome.LeafValid);
+        IDisputeGame.Sig memory sa = signVerdict(operatorKeys[1], did, a.leafHash, a.outcome);
+        vm.expectRevert(IDisputeGame.NotEquivocation.selector);
+        game.reportEquivocation(operators[1], a, sa, a, sa);
+        IDisputeGame.Verdict memory b =
+            _verdict(keccak256("other"), a.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        IDisputeGame.Sig memory sb = signVerdict(operatorKeys[1], b.disputeId, b.leafHash, b.outcome);
+        vm.expectRevert(IDisputeGame.NotEquivocation.selector);
+        game.reportEquivocation(operators[1], a, sa, b, sb);
+        // Signed by someone else.
+        b = _verdict(did, a.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        sb = signVerdict(operatorKeys[2], did, b.leafHash, b.outcome);
+        vm.expectRevert(IDisputeGame.NotEquivocation.selector);
+        game.reportEquivocation(operators[1], a, sa, b, sb);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // withdraw and views
+    // ---------------------------------------------------------------------------------------
+
+    function test_withdraw_revertsWithoutCredit() public {
+        vm.expectRevert(IDisputeGame.NothingToWithdraw.selector);
+        game.withdraw();
+    }
+
+    function test_withdraw_paysOnce() public {
+        (, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, challenger, 2);
+        vm.warp(d.revealDeadline + 1);
+        game.claimWithheld(d);
+        uint256 owed = game.credit(challenger);
+        uint256 before = challenger.balance;
+        vm.expectEmit(address(game));
+        emit IDisputeGame.Withdrawn(challenger, owed);
+        vm.prank(challenger);
+        game.withdraw();
+        vm.assertEq(challenger.balance, before + owed, "paid");
+        vm.prank(challenger);
+        vm.expectRevert(IDisputeGame.NothingToWithdraw.selector);
+        game.withdraw();
+    }
+
+    function test_leafHashOf_matchesMerkleHashLeaf() public view {
+        IDisputeGame.LeafV1 memory leaf = abi.decode(leafData[3], (IDisputeGame.LeafV1));
+        vm.assertEq(game.leafHashOf(leaf), leaves[3], "leaf hash");
+    }
+
+    function test_verdictDigest_isEip712() public view {
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256(
+                    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+                ),
+                keccak256("verbench"),
+                keccak256("1"),
+                block.chainid,
+                address(game)
+            )
+        );
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256("Verdict(bytes32 disputeId,bytes32 leafHash,uint8 outcome)"),
+                bytes32(uint256(7)),
+                bytes32(uint256(8)),
+                uint8(1)
+            )
+        );
+        vm.assertEq(
+            game.verdictDigest(
+                _verdict(bytes32(uint256(7)), bytes32(uint256(8)), IDisputeGame.Outcome.ProviderAtFault)
+            ),
+            keccak256(abi.encodePacked(hex"1901", domain, structHash)),
+            "digest"
+        );
+    }
+}

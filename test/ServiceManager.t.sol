@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ServiceManager} from "../contracts/ServiceManager.sol";
+import {IServiceManager} from "../contracts/interfaces/IServiceManager.sol";
+import {Deployers} from "./utils/Deployers.sol";
+
+/// @notice Unit and fuzz tests of the self-contained ServiceManager.
+contract ServiceManagerTest is Deployers {
+    address internal op;
+
+    function setUp() public {
+        deployGame();
+        op = makeAddr("operator");
+        vm.deal(op, 1000 ether);
+    }
+
+    function test_constructor_revertsOnInvalidParameters() public {
+        vm.expectRevert(IServiceManager.InvalidParameter.selector);
+        new ServiceManager(address(0), treasury, 1, 1);
+        vm.expectRevert(IServiceManager.InvalidParameter.selector);
+        new ServiceManager(address(game), address(0), 1, 1);
+        vm.expectRevert(IServiceManager.InvalidParameter.selector);
+        new ServiceManager(address(game), treasury, 0, 1);
+        vm.expectRevert(IServiceManager.InvalidParameter.selector);
+        new ServiceManager(address(game), treasury, 1, 0);
+        vm.expectRevert(IServiceManager.InvalidParameter.selector);
+        new ServiceManager(address(game), treasury, 1, uint256(type(uint96).max) + 1);
+    }
+
+    function test_constructor_setsParameters() public view {
+        vm.assertEq(sm.disputeGame(), address(game), "game");
+        vm.assertEq(sm.slashReceiver(), treasury, "receiver");
+        vm.assertEq(uint256(sm.unbondingDelay()), UNBONDING_DELAY, "delay");
+        vm.assertEq(sm.minStake(), MIN_STAKE, "min stake");
+    }
+
+    function test_registerOperator_checkpointsStake() public {
+        vm.expectEmit(address(sm));
+        emit IServiceManager.OperatorRegistered(op, 2 ether);
+        vm.prank(op);
+        sm.registerOperator{value: 2 ether}();
+        vm.assertTrue(sm.isOperator(op), "registered");
+        uint48 t = uint48(block.timestamp);
+        vm.warp(t + 1);
+        vm.assertEq(sm.stakeAt(op, t), 2 ether, "stake at t");
+        vm.assertEq(sm.stakeAt(op, t - 1), 0, "stake before");
+        vm.assertEq(sm.totalStakeAt(t), 2 ether, "total");
+    }
+
+    function test_registerOperator_revertsBelowMinStake() public {
+        vm.prank(op);
+        vm.expectRevert(
+            abi.encodeWithSelector(IServiceManager.StakeTooLow.selector, MIN_STAKE - 1, MIN_STAKE)
+        );
+        sm.registerOperator{value: MIN_STAKE - 1}();
+    }
+
+    function test_registerOperator_revertsWhenRegisteredOrUnbonding() public {
+        vm.startPrank(op);
+        sm.registerOperator{value: 1 ether}();
+        vm.expectRevert(abi.encodeWithSelector(IServiceManager.AlreadyRegistered.selector, op));
+        sm.registerOperator{value: 1 ether}();
+        sm.deregisterOperator();
+        vm.expectRevert(abi.encodeWithSelector(IServiceManager.AlreadyRegistered.selector, op));
+        sm.registerOperator{value: 1 ether}();
+        vm.stopPrank();
+    }
+
+    function test_registerOperator_revertsOnOverflow() public {
+        vm.deal(op, uint256(type(uint96).max) + 1);
+        vm.prank(op);
+        vm.expectRevert(IServiceManager.StakeOverflow.selector);
+        sm.registerOperator{value: uint256(type(uint96).max) + 1}();
+    }
+
+    function test_depositStake_addsStake() public {
+        vm.startPrank(op);
+        sm.registerOperator{value: 1 ether}();
+        vm.expectEmit(address(sm));
+        emit IServiceManager.StakeDeposited(op, 2 ether, 3 ether);
+        sm.depositStake{value: 2 ether}();
+        vm.stopPrank();
+        vm.assertEq(uint256(sm.operatorInfo(op).stake), 3 ether, "stake");
+    }
+
+    function test_depositStake_revertsWhenNotRegistered() public {
+        vm.prank(op);
+        vm.expectRevert(abi.encodeWithSelector(IServiceManager.NotRegistered.selector, op));
+        sm.depositStake{value: 1 ether}();
+    }
+
+    function test_depositStake_revertsOnZero() public {
+        vm.startPrank(op);
+        sm.registerOperator{value: 1 ether}();
+        vm.expectRevert(abi.encodeWithSelector(IServiceManager.StakeTooLow.selector, 0, 1));
+        sm.depositStake();
+        vm.stopPrank();
+    }
+
+    function test_deregisterOperator_keepsPastCheckpoints() public {
+        vm.prank(op);
+        sm.registerOperator{value: 5 ether}();
+        uint48 t = uint48(block.timestamp);
+        vm.warp(t + 10);
+        vm.expectEmit(address(sm));
+        emit IServiceManager.OperatorDeregistered(op, 5 ether, t + 10 + UNBONDING_DELAY);
+        vm.prank(op);
+        sm.deregisterOperator();
+        vm.warp(t + 11);
+        vm.assertEq(sm.stakeAt(op, t + 9), 5 ether, "before");
+        vm.assertEq(sm.stakeAt(op, t + 10), 0, "after");
+        vm.assertEq(sm.totalStakeAt(t + 10), 0, "total after");
+        vm.assertFalse(sm.isOperator(op), "left");
+    }
+
+    function test_deregisterOperator_revertsWhenNotRegistered() public {
+        vm.prank(op);
+        vm.expectRevert(abi.encodeWithSelector(IServiceManager.NotRegistered.selector, op));
+        sm.deregisterOperator();
+    }
+
+    function test_withdrawStake_afterUnbonding() public {
+        vm.startPrank(op);
+        sm.registerOperator{value: 5 ether}();
+        sm.deregisterOperator();
+        uint48 endsAt = sm.operatorInfo(op).unbondingEndsAt;
+        vm.warp(endsAt);
+        vm.expectRevert(abi.encodeWithSelector(IServiceManager.StillUnbonding.selector, endsAt));
+        sm.withdrawStake();
+        vm.warp(endsAt + 1);
+        uint256 before = op.balance;
+        sm.withdrawStake();
+        vm.assertEq(op.balance, before + 5 ether, "paid");
+        vm.expectRevert(IServiceManager.NothingToWithdraw.selector);
+        sm.withdrawStake();
+        // Can join again.
+        sm.registerOperator{value: 1 ether}();
+        vm.stopPrank();
+    }
+
+    function test_slash_onlyDisputeGame() public {
+        vm.expectRevert(IServiceManager.NotDisputeGame.selector);
+        sm.slash(op, 1e18, "no");
+    }
+
+    function test_slash_revertsOnInvalidWad() public {
+        vm.startPrank(address(game));
+        vm.expectRevert(abi.encodeWithSelector(IServiceManager.InvalidWad.selector, 0));
+        sm.slash(op, 0, "zero");
+        vm.expectRevert(abi.encodeWithSelector(IServiceManager.InvalidWad.selector, 1e18 + 1));
+        sm.slash(op, 1e18 + 1, "too much");
+        vm.stopPrank();
+    }
+
+    function test_slash_takesActiveAndUnbondingStake() public {
+        vm.prank(op);
+        sm.registerOperator{value: 4 ether}();
+        vm.prank(address(game));
+        vm.expectEmit(address(sm));
+        emit IServiceManager.OperatorSlashed(op, 0.5e18, 2 ether, "half");
+        uint256 amount = sm.slash(op, 0.5e18, "half");
+        vm.assertEq(amount, 2 ether, "half of active");
+        vm.prank(op);
+        sm.deregisterOperator();
+        vm.prank(address(game));
+        vm.assertEq(sm.slash(op, 1e18, "rest"), 2 ether, "all of unbonding");
+        vm.assertEq(sm.slashedPending(), 4 ether, "pending");
+        vm.warp(block.timestamp + UNBONDING_DELAY + 1);
+        vm.prank(op);
+        vm.expectRevert(IServiceManager.NothingToWithdraw.selector);
+        sm.withdrawStake();
+        sm.claimSlashed();
+        vm.assertEq(treasury.balance, 4 ether, "receiver paid");
+        vm.expectRevert(IServiceManager.NothingToWithdraw.selector);
+        sm.claimSlashed();
+    }
+
+    function test_stakeAt_revertsOnFutureLookup() public {
+        uint48 t = uint48(block.timestamp);
+        vm.expectRevert(abi.encodeWithSelector(IServiceManager.FutureLookup.selector, t));
+        sm.stakeAt(op, t);
+        vm.expectRevert(abi.encodeWithSelector(IServiceManager.FutureLookup.selector, t));
+        sm.totalStakeAt(t);
+    }
+
+    function testFuzz_slash_neverTakesMoreThanStake(uint96 stake, uint256 wad) public {
+        stake = uint96(bound(stake, MIN_STAKE, 1e30));
+        wad = bound(wad, 1, 1e18);
+        vm.deal(op, stake);
+        vm.prank(op);
+        sm.registerOperator{value: stake}();
+        vm.prank(address(game));
+        uint256 amount = sm.slash(op, wad, "fuzz");
+        vm.assertLe(amount, stake, "bounded");
+        vm.assertEq(uint256(sm.operatorInfo(op).stake) + amount, stake, "conserved");
+        vm.warp(block.timestamp + 1);
+        vm.assertEq(sm.totalStakeAt(uint48(block.timestamp - 1)), stake - amount, "total checkpoint");
+        vm.assertGe(address(sm).balance, uint256(sm.operatorInfo(op).stake) + sm.slashedPending(), "solvent");
+    }
+}
