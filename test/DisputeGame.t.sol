@@ -876,3 +876,281 @@ contract DisputeGameTest is Deployers {
         );
     }
 }
+
+/// @notice Fuzz tests of DisputeGame: random trees, indices, proofs, bonds, timings and signatures.
+contract DisputeGameFuzzTest is Deployers {
+    bytes32 internal taskId;
+    bytes32 internal cid;
+    IDisputeGame.Commitment internal c;
+
+    function setUp() public {
+        deployGame();
+        registerOperators(4, 10 ether);
+        (taskId, cid, c) = setUpCommitment();
+    }
+
+    /// @dev A task and commitment over a fresh tree of `n` leaves.
+    function _commitTree(uint256 n) internal returns (IDisputeGame.Commitment memory cc, bytes32 id) {
+        IDisputeGame.TaskSpec memory spec = defaultSpec(uint32(n));
+        spec.generation.seed = 7; // distinct from the fixture's task
+        bytes32 t = game.registerTask(spec);
+        bytes32 root = buildTree(t, provider, n, 1);
+        (id, cc) = commitAs(provider, t, root, uint32(n));
+    }
+
+    function testFuzz_openDisputeWithLeaf_opensOnValidProof(uint256 n, uint256 index) public {
+        n = bound(n, 1, 64);
+        index = bound(index, 0, n - 1);
+        (IDisputeGame.Commitment memory cc, bytes32 id) = _commitTree(n);
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(cc, id, challenger, uint32(index));
+        vm.assertEq(game.disputeHash(did), keccak256(abi.encode(d)), "voting");
+    }
+
+    function testFuzz_openDisputeWithLeaf_revertsOnTamperedProof(
+        uint256 n,
+        uint256 index,
+        uint256 pos,
+        uint8 bit
+    ) public {
+        n = bound(n, 2, 64);
+        index = bound(index, 0, n - 1);
+        (IDisputeGame.Commitment memory cc,) = _commitTree(n);
+        bytes32[] memory proof = proofOf(index);
+        bytes memory data = leafData[index];
+        if (proof.length == 0) return; // a promoted-only path (cannot happen for n >= 2)
+        proof[bound(pos, 0, proof.length - 1)] ^= bytes32(uint256(1) << bit);
+        vm.prank(challenger);
+        vm.expectRevert(IDisputeGame.InvalidProof.selector);
+        game.openDisputeWithLeaf{value: CHALLENGER_BOND}(cc, uint32(index), data, proof);
+    }
+
+    function testFuzz_openDisputeWithLeaf_revertsOnTamperedLeaf(uint256 index, uint256 pos, uint8 bit)
+        public
+    {
+        index = bound(index, 0, DATASET_SIZE - 1);
+        bytes memory data = leafData[index];
+        pos = bound(pos, 0, data.length - 1);
+        data[pos] = bytes1(uint8(data[pos]) ^ uint8(1 << (bit % 8)));
+        bytes32[] memory proof = proofOf(index);
+        vm.prank(challenger);
+        vm.expectRevert(IDisputeGame.InvalidProof.selector);
+        game.openDisputeWithLeaf{value: CHALLENGER_BOND}(c, uint32(index), data, proof);
+    }
+
+    function testFuzz_openDisputeWithLeaf_revertsOnWrongIndex(uint256 n, uint256 index, uint256 other)
+        public
+    {
+        n = bound(n, 2, 64);
+        index = bound(index, 0, n - 1);
+        other = bound(other, 0, n - 2);
+        if (other >= index) other += 1;
+        (IDisputeGame.Commitment memory cc,) = _commitTree(n);
+        bytes memory data = leafData[index];
+        bytes32[] memory proof = proofOf(index);
+        vm.prank(challenger);
+        vm.expectRevert(IDisputeGame.InvalidProof.selector);
+        game.openDisputeWithLeaf{value: CHALLENGER_BOND}(cc, uint32(other), data, proof);
+    }
+
+    function testFuzz_openDispute_revertsOnIndexOutOfRange(uint32 index) public {
+        index = uint32(bound(index, DATASET_SIZE, type(uint32).max));
+        vm.prank(challenger);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDisputeGame.LeafIndexOutOfRange.selector, index, DATASET_SIZE)
+        );
+        game.openDispute{value: CHALLENGER_BOND}(c, index);
+    }
+
+    function testFuzz_openDispute_revertsOnDuplicate(uint32 index, bool withLeaf, address second) public {
+        index = uint32(bound(index, 0, DATASET_SIZE - 1));
+        vm.assume(second != address(0));
+        (bytes32 did,) =
+            withLeaf ? openWithLeaf(c, cid, challenger, index) : openAwaiting(c, cid, challenger, index);
+        vm.deal(second, CHALLENGER_BOND);
+        vm.prank(second);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.DisputeExists.selector, did));
+        game.openDispute{value: CHALLENGER_BOND}(c, index);
+    }
+
+    function testFuzz_openDispute_revertsAfterWindow(uint256 dt) public {
+        dt = bound(dt, 1, 365 days);
+        vm.warp(uint256(c.challengeDeadline) + dt);
+        vm.prank(challenger);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDisputeGame.ChallengeWindowClosed.selector, c.challengeDeadline)
+        );
+        game.openDispute{value: CHALLENGER_BOND}(c, 0);
+    }
+
+    function testFuzz_openDispute_revertsOnWrongBond(uint256 value) public {
+        vm.assume(value != CHALLENGER_BOND);
+        value = bound(value, 0, 100 ether);
+        vm.assume(value != CHALLENGER_BOND);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.WrongBond.selector, value, CHALLENGER_BOND));
+        game.openDispute{value: value}(c, 0);
+    }
+
+    function testFuzz_commit_revertsOnWrongBond(uint256 value) public {
+        value = bound(value, 0, 100 ether);
+        vm.assume(value != PROVIDER_BOND);
+        vm.prank(provider);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.WrongBond.selector, value, PROVIDER_BOND));
+        game.commit{value: value}(taskId, keccak256("r"), DATASET_SIZE, 0, 0, NO_SCORE, "");
+    }
+
+    /// @dev At every instant exactly one of "open a dispute" and "finalize" is allowed.
+    function testFuzz_finalize_neverAtTheSameInstantAsDispute(uint256 t) public {
+        t = bound(t, block.timestamp, uint256(c.challengeDeadline) + 10 days);
+        vm.warp(t);
+        uint256 snap = vm.snapshotState();
+        vm.prank(challenger);
+        (bool disputed,) =
+            address(game).call{value: CHALLENGER_BOND}(abi.encodeCall(game.openDispute, (c, uint32(0))));
+        vm.revertToState(snap);
+        (bool finalized,) = address(game).call(abi.encodeCall(game.finalize, (c)));
+        vm.assertTrue(disputed != finalized, "exactly one allowed");
+    }
+
+    function testFuzz_revealLeaf_revertsAfterDeadline(uint256 dt, uint32 index) public {
+        index = uint32(bound(index, 0, DATASET_SIZE - 1));
+        dt = bound(dt, 1, 365 days);
+        (, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, challenger, index);
+        vm.warp(uint256(d.revealDeadline) + dt);
+        bytes memory data = leafData[index];
+        bytes32[] memory proof = proofOf(index);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.RevealDeadlinePassed.selector, d.revealDeadline));
+        game.revealLeaf(d, data, proof);
+    }
+
+    function testFuzz_revealLeaf_votingPeriodStartsAtReveal(uint256 dt, uint32 index) public {
+        index = uint32(bound(index, 0, DATASET_SIZE - 1));
+        dt = bound(dt, 0, REVEAL_WINDOW);
+        (bytes32 did, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, challenger, index);
+        vm.warp(block.timestamp + dt);
+        d = reveal(d, provider);
+        vm.warp(d.voteDeadline);
+        resolveWith(d, did, IDisputeGame.Outcome.LeafValid, 3);
+    }
+
+    function testFuzz_resolve_revertsOnReplayedSignature(uint32 i, uint32 j, bool otherOutcome) public {
+        i = uint32(bound(i, 0, DATASET_SIZE - 1));
+        j = uint32(bound(j, 0, DATASET_SIZE - 2));
+        if (j >= i) j += 1;
+        (bytes32 didI, IDisputeGame.Dispute memory dI) = openWithLeaf(c, cid, challenger, i);
+        (bytes32 didJ, IDisputeGame.Dispute memory dJ) = openWithLeaf(c, cid, challenger, j);
+        IDisputeGame.Outcome o =
+            otherOutcome ? IDisputeGame.Outcome.LeafValid : IDisputeGame.Outcome.ProviderAtFault;
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) = sigsOf(3, didI, dI.leafHash, o);
+        game.resolve(dI, o, signers, sigs);
+        // The same signatures replayed on another dispute of the same commitment.
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.InvalidSignature.selector, signers[0]));
+        game.resolve(dJ, o, signers, sigs);
+        didJ;
+    }
+
+    function testFuzz_resolve_revertsOnReplayOnAnotherGame(uint32 index) public {
+        index = uint32(bound(index, 0, DATASET_SIZE - 1));
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, index);
+        // A second deployment (another contract address) with the same operators' signatures.
+        DisputeGame first = game;
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(3, did, d.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
+        ServiceManager sm2 = new ServiceManager(predicted, treasury, UNBONDING_DELAY, MIN_STAKE);
+        game = new DisputeGame(
+            IServiceManager(address(sm2)),
+            treasury,
+            CHALLENGER_SHARE_BPS,
+            QUORUM_BPS,
+            REVEAL_WINDOW,
+            VOTING_PERIOD
+        );
+        vm.assertTrue(
+            game.verdictDigest(
+                IDisputeGame.Verdict({
+                    disputeId: did, leafHash: d.leafHash, outcome: IDisputeGame.Outcome.ProviderAtFault
+                })
+            )
+            != first.verdictDigest(
+                IDisputeGame.Verdict({
+                    disputeId: did, leafHash: d.leafHash, outcome: IDisputeGame.Outcome.ProviderAtFault
+                })
+            ),
+            "digest bound to the contract"
+        );
+        // On the original game they still verify.
+        game = first;
+        game.resolve(d, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+    }
+
+    function testFuzz_resolve_revertsOnCrossChainSignature(uint64 otherChain, uint32 index) public {
+        vm.assume(otherChain != block.chainid && otherChain != 0);
+        index = uint32(bound(index, 0, DATASET_SIZE - 1));
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, index);
+        uint256 chain = block.chainid;
+        vm.chainId(otherChain);
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(3, did, d.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        vm.chainId(chain);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.InvalidSignature.selector, signers[0]));
+        game.resolve(d, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+    }
+
+    function testFuzz_resolve_revertsOnUnsortedOrDuplicatedSigners(uint256 a, uint256 b) public {
+        a = bound(a, 0, 3);
+        b = bound(b, 0, 3);
+        vm.assume(a != b);
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(4, did, d.leafHash, IDisputeGame.Outcome.LeafValid);
+        // Overwrite position max(a,b) with the signer at min(a,b): a duplicate or a descent.
+        (uint256 lo, uint256 hi) = a < b ? (a, b) : (b, a);
+        signers[hi] = signers[lo];
+        sigs[hi] = sigs[lo];
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.SignersNotSorted.selector, hi));
+        game.resolve(d, IDisputeGame.Outcome.LeafValid, signers, sigs);
+    }
+
+    function testFuzz_resolve_revertsOnNonOperatorSignature(uint256 key) public {
+        key = bound(key, 1, 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364140);
+        address signer = vm.addr(key);
+        for (uint256 i; i < operators.length; ++i) {
+            vm.assume(signer != operators[i]);
+        }
+        vm.assume(signer != provider && signer != challenger);
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        address[] memory signers = new address[](1);
+        IDisputeGame.Sig[] memory sigs = new IDisputeGame.Sig[](1);
+        signers[0] = signer;
+        sigs[0] = signVerdict(key, did, d.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.NotOperator.selector, signer));
+        game.resolve(d, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+    }
+
+    function testFuzz_resolve_payoutsConserveBonds(uint96 providerBond, uint96 challengerBond, bool fault)
+        public
+    {
+        providerBond = uint96(bound(providerBond, 1, 1e24));
+        challengerBond = uint96(bound(challengerBond, 1, 1e24));
+        IDisputeGame.TaskSpec memory spec = defaultSpec(DATASET_SIZE);
+        spec.providerBond = providerBond;
+        spec.challengerBond = challengerBond;
+        bytes32 t = game.registerTask(spec);
+        bytes32 root = buildTree(t, provider, DATASET_SIZE, 2);
+        vm.deal(provider, providerBond);
+        vm.deal(challenger, challengerBond);
+        (bytes32 id, IDisputeGame.Commitment memory cc) = commitAs(provider, t, root, DATASET_SIZE);
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(cc, id, challenger, 1);
+        resolveWith(d, did, fault ? IDisputeGame.Outcome.ProviderAtFault : IDisputeGame.Outcome.LeafValid, 3);
+        if (!fault) {
+            vm.warp(cc.challengeDeadline + 1);
+            game.finalize(cc);
+        }
+        uint256 paid = game.credit(provider) + game.credit(challenger) + game.credit(treasury);
+        vm.assertEq(paid, uint256(providerBond) + challengerBond, "every bonded wei credited exactly once");
+        if (fault) {
+            vm.assertLt(game.credit(challenger), uint256(providerBond) + challengerBond, "self-dispute loses");
+        }
+    }
+}

@@ -91,6 +91,8 @@ interface Vm {
     function etch(address target, bytes calldata newRuntimeBytecode) external;
     function store(address target, bytes32 slot, bytes32 value) external;
     function load(address target, bytes32 slot) external view returns (bytes32 data);
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
     function pauseGasMetering() external;
     function resumeGasMetering() external;
     function snapshotGasLastCall(string calldata name) external returns (uint256 gasUsed);
