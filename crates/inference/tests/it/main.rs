@@ -1,4 +1,5 @@
 //! Integration tests of verbench-inference (one test binary, per the workspace style).
 
+mod detection;
 mod real;
 mod tiny;

@@ -1,0 +1,31 @@
+//! The detection matrix on a fixed subset (the first 20 committed prompts: 10 calibrate, 10
+//! evaluate), every must-case, on the real model. The full matrix is the `detection-report`
+//! binary.
+
+use candle_core::Device;
+use verbench_inference::detection::{run_matrix, Expect, MatrixConfig, PROMPTS};
+use verbench_inference::{load, WeightFormat};
+
+#[test]
+fn detection_matrix_ci_subset() {
+    let path = super::real::model_path();
+    let m = load(&path, WeightFormat::Quantized, &Device::Cpu).unwrap();
+    let cfg = MatrixConfig {
+        prompts: PROMPTS.lines().take(20).map(String::from).collect(),
+        max_new_tokens: 64,
+        boundary: false,
+        long_honest_tokens: 0,
+        batch: 4,
+    };
+    let report = run_matrix(&m.model, &m.tokenizer, &cfg).unwrap();
+    let table = report.to_markdown();
+    eprintln!("{table}");
+    for c in &report.cases {
+        let (_, _, both) = c.passes();
+        match c.expect {
+            Expect::Pass => assert_eq!(both, c.items.len(), "false positive in {:?}\n{table}", c.name),
+            Expect::Fail => assert_eq!(both, 0, "false negative in {:?}\n{table}", c.name),
+            Expect::Report => {}
+        }
+    }
+}
