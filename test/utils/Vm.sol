@@ -5,6 +5,12 @@ pragma solidity ^0.8.24;
 /// @dev forge-std is not installable offline, so the project declares the cheatcodes it calls.
 /// Signatures follow Foundry's `Vm.sol`; a wrong signature fails loudly as an unknown cheatcode.
 interface Vm {
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
     // Environment and files
     function projectRoot() external view returns (string memory path);
     function readFile(string calldata path) external view returns (string memory data);
@@ -91,6 +97,8 @@ interface Vm {
     function etch(address target, bytes calldata newRuntimeBytecode) external;
     function store(address target, bytes32 slot, bytes32 value) external;
     function load(address target, bytes32 slot) external view returns (bytes32 data);
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
     function snapshotState() external returns (uint256 snapshotId);
     function revertToState(uint256 snapshotId) external returns (bool success);
     function pauseGasMetering() external;
