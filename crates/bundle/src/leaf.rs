@@ -1,0 +1,186 @@
+//! Leaves, as `IDisputeGame.LeafV1` defines them: `leaf data = abi.encode(LeafV1)` (nine 32-byte
+//! words), `leaf hash = keccak256(0x00 || leaf data)`.
+
+use crate::{keccak256, Hash, Header, Item};
+use base64::Engine as _;
+
+/// Version word of [`LeafV1`].
+pub const LEAF_VERSION: u64 = 1;
+/// Size of the ABI-encoded leaf data.
+pub const LEAF_DATA_LEN: usize = 9 * 32;
+
+/// The fields one leaf commits to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeafV1 {
+    /// The task.
+    pub task_id: Hash,
+    /// The provider's address.
+    pub provider: [u8; 20],
+    /// Dataset index.
+    pub index: u64,
+    /// Leaf count (= dataset size).
+    pub leaf_count: u64,
+    /// `hashLeaf(input)`.
+    pub input_hash: Hash,
+    /// [`output_hash`] of the generated tokens.
+    pub output_hash: Hash,
+    /// [`toploc_hash`] of the proofs.
+    pub toploc_hash: Hash,
+    /// Score in WAD.
+    pub score: u128,
+}
+
+fn word_u128(v: u128) -> [u8; 32] {
+    let mut w = [0u8; 32];
+    w[16..].copy_from_slice(&v.to_be_bytes());
+    w
+}
+
+impl LeafV1 {
+    /// `abi.encode(LeafV1)`: 288 bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut provider = [0u8; 32];
+        provider[12..].copy_from_slice(&self.provider);
+        let words: [[u8; 32]; 9] = [
+            word_u128(u128::from(LEAF_VERSION)),
+            self.task_id,
+            provider,
+            word_u128(u128::from(self.index)),
+            word_u128(u128::from(self.leaf_count)),
+            self.input_hash,
+            self.output_hash,
+            self.toploc_hash,
+            word_u128(self.score),
+        ];
+        words.concat()
+    }
+
+    /// Decodes leaf data; `None` unless it is exactly nine words with the version, address and
+    /// integer ranges this type can hold.
+    pub fn decode(data: &[u8]) -> Option<Self> {
+        if data.len() != LEAF_DATA_LEN {
+            return None;
+        }
+        let word =
+            |i: usize| -> [u8; 32] { data[i * 32..(i + 1) * 32].try_into().unwrap_or([0xff; 32]) };
+        let small = |w: [u8; 32], bytes: usize| -> Option<u128> {
+            if w[..32 - bytes].iter().any(|&b| b != 0) {
+                return None;
+            }
+            Some(u128::from_be_bytes(w[16..].try_into().ok()?))
+        };
+        if small(word(0), 8)? != u128::from(LEAF_VERSION) {
+            return None;
+        }
+        let p = word(2);
+        if p[..12].iter().any(|&b| b != 0) {
+            return None;
+        }
+        Some(Self {
+            task_id: word(1),
+            provider: p[12..].try_into().ok()?,
+            index: u64::try_from(small(word(3), 8)?).ok()?,
+            leaf_count: u64::try_from(small(word(4), 8)?).ok()?,
+            input_hash: word(5),
+            output_hash: word(6),
+            toploc_hash: word(7),
+            score: small(word(8), 16)?,
+        })
+    }
+
+    /// The Merkle leaf hash: `keccak256(0x00 || abi.encode(self))`.
+    pub fn hash(&self) -> Hash {
+        verbench_merkle::hash_leaf(&self.encode())
+    }
+}
+
+/// `keccak256` of the output token ids, each as a 4-byte big-endian integer, concatenated.
+pub fn output_hash(tokens: &[u32]) -> Hash {
+    let bytes: Vec<u8> = tokens.iter().flat_map(|t| t.to_be_bytes()).collect();
+    keccak256(&bytes)
+}
+
+/// `keccak256` of the proofs' raw bytes (each `2 + 2k` bytes, decoded from base64), concatenated
+/// in order. `None` when a proof is not valid base64.
+pub fn toploc_hash(proofs_base64: &[String]) -> Option<Hash> {
+    let mut bytes = Vec::new();
+    for p in proofs_base64 {
+        bytes.extend(base64::engine::general_purpose::STANDARD.decode(p).ok()?);
+    }
+    Some(keccak256(&bytes))
+}
+
+/// `hashLeaf(input bytes)` of a dataset input.
+pub fn input_hash(input: &str) -> Hash {
+    verbench_merkle::hash_leaf(input.as_bytes())
+}
+
+/// Parses a `0x`-prefixed 32-byte hex string.
+pub fn parse_h256(text: &str) -> Option<Hash> {
+    verbench_merkle::from_hex(text)
+        .ok()
+        .filter(|_| text.starts_with("0x"))
+}
+
+/// Parses a `0x`-prefixed 20-byte hex address (any case).
+pub fn parse_address(text: &str) -> Option<[u8; 20]> {
+    let digits = text.strip_prefix("0x")?;
+    hex::decode(digits).ok()?.try_into().ok()
+}
+
+/// Builds the leaf of `item` under `header`, checking that every field parses.
+pub fn leaf_of(header: &Header, item: &Item) -> Result<LeafV1, String> {
+    let task_id =
+        parse_h256(&header.task_id).ok_or("header task_id is not 0x + 32 bytes of hex")?;
+    let provider = parse_address(&header.provider).ok_or("header provider is not a 0x address")?;
+    let input_hash = input_hash(&item.input);
+    let claimed_input =
+        parse_h256(&item.input_hash).ok_or("input_hash is not 0x + 32 bytes of hex")?;
+    if claimed_input != input_hash {
+        return Err("input_hash does not match hashLeaf(input)".into());
+    }
+    let toploc_hash = toploc_hash(&item.proofs).ok_or("a proof is not valid base64")?;
+    let score: u128 = item
+        .score_wad
+        .parse()
+        .map_err(|_| "score_wad is not a decimal integer")?;
+    Ok(LeafV1 {
+        task_id,
+        provider,
+        index: item.index,
+        leaf_count: header.leaf_count,
+        input_hash,
+        output_hash: output_hash(&item.output_tokens),
+        toploc_hash,
+        score,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_decode_round_trip() {
+        let leaf = LeafV1 {
+            task_id: [1; 32],
+            provider: [2; 20],
+            index: 7,
+            leaf_count: 9,
+            input_hash: [3; 32],
+            output_hash: [4; 32],
+            toploc_hash: [5; 32],
+            score: 1_000_000_000_000_000_000,
+        };
+        let data = leaf.encode();
+        assert_eq!(data.len(), LEAF_DATA_LEN);
+        assert_eq!(LeafV1::decode(&data), Some(leaf));
+        assert_eq!(LeafV1::decode(&data[1..]), None);
+        let mut bad_version = data.clone();
+        bad_version[31] = 2;
+        assert_eq!(LeafV1::decode(&bad_version), None);
+        let mut dirty_address = data;
+        dirty_address[64] = 1;
+        assert_eq!(LeafV1::decode(&dirty_address), None);
+    }
+}

@@ -1,0 +1,27 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
+
+pub mod dataset;
+mod error;
+mod format;
+pub mod leaf;
+mod read;
+pub mod store;
+mod write;
+
+pub use error::{Error, Result};
+pub use format::{GenerationParams, Header, Item, Line, ToplocParams, Trailer, FORMAT};
+pub use leaf::LeafV1;
+pub use read::{read_bundle, BundleReader, BundleSummary, MAX_LINE_BYTES};
+pub use write::{BundleWriter, Finished};
+
+/// 32-byte hash.
+pub type Hash = verbench_merkle::Hash;
+
+/// keccak-256 of `bytes`.
+pub fn keccak256(bytes: &[u8]) -> Hash {
+    verbench_merkle::keccak256_concat(&[bytes])
+}
+
+/// 1.0 in WAD fixed point (scores).
+pub const WAD: u128 = 1_000_000_000_000_000_000;
