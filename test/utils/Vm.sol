@@ -20,6 +20,7 @@ interface Vm {
         external
         view
         returns (string memory value);
+    function envOr(string calldata name, address defaultValue) external view returns (address value);
     function envUint(string calldata name) external view returns (uint256 value);
 
     // JSON
@@ -101,6 +102,7 @@ interface Vm {
     function getRecordedLogs() external returns (Log[] memory logs);
     function snapshotState() external returns (uint256 snapshotId);
     function revertToState(uint256 snapshotId) external returns (bool success);
+    function cool(address target) external;
     function pauseGasMetering() external;
     function resumeGasMetering() external;
     function snapshotGasLastCall(string calldata name) external returns (uint256 gasUsed);
