@@ -240,14 +240,15 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
 
         bytes32 digest = _verdictDigest(did, dispute.leafHash, outcome);
         uint48 snapshot = dispute.snapshot;
-        uint256 stakeFor;
-        address previous;
+        uint256 stakeFor = 0;
+        address previous = address(0);
         // Bounded by the caller's own calldata; signers are distinct operators (strictly ascending).
         for (uint256 i; i < n; ++i) {
             address signer = signers[i];
             if (signer <= previous) revert SignersNotSorted(i);
             previous = signer;
             if (signer == dispute.provider || signer == dispute.challenger) revert ExcludedSigner(signer);
+            // slither-disable-next-line unused-return (the third value only details `err`)
             (address recovered, ECDSA.RecoverError err,) =
                 ECDSA.tryRecover(digest, signatures[i].r, signatures[i].vs);
             if (err != ECDSA.RecoverError.NoError || recovered != signer) revert InvalidSignature(signer);
@@ -542,6 +543,8 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     }
 
     function _recover(bytes32 digest, Sig calldata sig) private pure returns (address signer) {
+        // A failed recovery yields address(0), which callers reject (slither: the error detail is unused).
+        // slither-disable-next-line unused-return
         (signer,,) = ECDSA.tryRecover(digest, sig.r, sig.vs);
     }
 

@@ -191,8 +191,11 @@ contract ServiceManager is IServiceManager, ReentrancyGuardTransient {
     /// @dev Checkpoints an operator's active stake going from `before` to `stake`, and the total.
     function _writeStake(address operator, uint96 before, uint96 stake) private {
         uint48 key = _now();
+        // push returns the previous and new values, which are already known here.
+        // slither-disable-next-line unused-return
         _stakeHistory[operator].push(key, stake);
         // The total is the sum of all active stakes, so it includes `before`.
+        // slither-disable-next-line unused-return
         _totalHistory.push(key, _totalHistory.latest() - before + stake);
     }
 
