@@ -1154,3 +1154,30 @@ contract DisputeGameFuzzTest is Deployers {
         }
     }
 }
+
+/// @notice Pins the worked example of the leaf layout in docs/protocol.md.
+contract LeafLayoutTest is Deployers {
+    function setUp() public {
+        deployGame();
+    }
+
+    function test_leafHashOf_workedExample() public view {
+        IDisputeGame.LeafV1 memory leaf = IDisputeGame.LeafV1({
+            version: 1,
+            taskId: bytes32(0x1111111111111111111111111111111111111111111111111111111111111111),
+            provider: 0x2222222222222222222222222222222222222222,
+            index: 3,
+            leafCount: 10,
+            inputHash: bytes32(0x3333333333333333333333333333333333333333333333333333333333333333),
+            outputHash: bytes32(0x4444444444444444444444444444444444444444444444444444444444444444),
+            toplocHash: bytes32(0x5555555555555555555555555555555555555555555555555555555555555555),
+            score: 0.5e18
+        });
+        vm.assertEq(abi.encode(leaf).length, 288, "nine words");
+        vm.assertEq(
+            game.leafHashOf(leaf),
+            0x4b2cf368c241494250ec995fac52a37c0697fbce5146e0dd97a332d194648b8a,
+            "leaf hash"
+        );
+    }
+}
