@@ -108,4 +108,23 @@ contract GasTest is Deployers {
         // guards against regressions only.
         vm.assertLe(total, 155_000, "resolve regression bound");
     }
+
+    function test_gas_revealLeafDepth20() public {
+        vm.prank(challenger);
+        game.openDispute{value: CHALLENGER_BOND}(c, INDEX);
+        IDisputeGame.Dispute memory d = expectedDispute(c, cid, challenger, INDEX);
+        d.revealDeadline = uint48(block.timestamp) + REVEAL_WINDOW;
+        d.status = IDisputeGame.DisputeStatus.AwaitingReveal;
+        bytes memory data = abi.encodeCall(game.revealLeaf, (d, bigLeaf, bigProof));
+        vm.warp(block.timestamp + 1 hours);
+        _cool();
+        vm.prank(provider);
+        game.revealLeaf(d, bigLeaf, bigProof);
+        _report(
+            "revealLeaf, depth 20 (leaf bytes included)",
+            data,
+            vm.snapshotGasLastCall("revealLeaf depth 20"),
+            0
+        );
+    }
 }
