@@ -20,6 +20,9 @@ step() {
 }
 
 step "forge fmt --check" forge fmt --check
+# slither compiles with `forge build --force` and may `forge clean`: run it before the build that
+# the later steps (forge test, cargo tests reading out/) use.
+step "slither" tools/slither.sh
 step "forge build" forge build
 step "forge test" forge test
 # Lint gate for contracts/ (foundry.toml [lint]): any high/medium/low warning fails the step.
@@ -33,7 +36,6 @@ step "forge lint" lint_gate
 # Unit-test gas, stable selection (no fuzz, no invariants, no golden fixtures); see .gas-snapshot.
 step "forge snapshot --check" forge snapshot --check --no-match-path 'test/invariant/*' --no-match-test 'testFuzz|golden'
 step "deploy on anvil" tools/anvil-deploy.sh
-step "slither" tools/slither.sh
 step "cargo fmt --check" cargo fmt --all --check
 step "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test" cargo test --workspace --locked

@@ -22,10 +22,40 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A deployment file could not be read or written.
+    #[error("deployment file {path}: {reason}")]
+    Deployment {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// No anvil binary was found.
     #[error("no anvil binary: looked at {0} (run `tools/setup.sh`, or set VERBENCH_ANVIL)")]
     AnvilMissing(String),
     /// anvil did not start.
     #[error("anvil failed to start: {0}")]
     AnvilStart(String),
+    /// No usable signing key.
+    #[error("signing key: {0}")]
+    Key(String),
+    /// A transaction or call failed.
+    #[error("{what}: {reason}")]
+    Rpc {
+        /// What was attempted.
+        what: String,
+        /// The node's answer or the decoded revert.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// Wraps any displayable RPC/contract error with what was attempted.
+    pub fn rpc(what: impl Into<String>) -> impl FnOnce(alloy::contract::Error) -> Self {
+        let what = what.into();
+        move |e| Self::Rpc {
+            what,
+            reason: crate::decode_revert(&e),
+        }
+    }
 }

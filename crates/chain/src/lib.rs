@@ -2,7 +2,10 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
 pub mod artifacts;
+pub mod deploy;
+pub mod keys;
 pub mod local;
+pub mod verdict;
 
 mod error;
 pub use error::{Error, Result};
@@ -13,4 +16,25 @@ pub mod bindings {
         #[sol(rpc, all_derives)]
         "../../contracts/interfaces/IMerkleVerifier.sol"
     );
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
+        "../../contracts/interfaces/IDisputeGame.sol"
+    );
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
+        "../../contracts/interfaces/IServiceManager.sol"
+    );
+}
+
+/// Renders a contract error, decoding verbench's custom errors by name where the revert data
+/// matches one (`IDisputeGame` or `IServiceManager`), never as raw bytes alone.
+pub fn decode_revert(error: &alloy::contract::Error) -> String {
+    use bindings::{IDisputeGame::IDisputeGameErrors, IServiceManager::IServiceManagerErrors};
+    if let Some(decoded) = error.as_decoded_interface_error::<IDisputeGameErrors>() {
+        return format!("reverted: {decoded:?}");
+    }
+    if let Some(decoded) = error.as_decoded_interface_error::<IServiceManagerErrors>() {
+        return format!("reverted: {decoded:?}");
+    }
+    error.to_string()
 }

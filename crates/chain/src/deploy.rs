@@ -1,0 +1,194 @@
+//! Deployment of verbench's contracts from forge artifacts, and the `deployments/<chainId>.json`
+//! address book that `script/Deploy.s.sol` also writes.
+
+use crate::artifacts::{creation_bytecode, project_root};
+use crate::{Error, Result};
+use alloy::{
+    network::TransactionBuilder,
+    primitives::{Address, Bytes, U256},
+    providers::Provider,
+    rpc::types::TransactionRequest,
+    sol_types::SolValue,
+};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Addresses of one deployment (the JSON written by `script/Deploy.s.sol`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    /// The chain.
+    pub chain_id: u64,
+    /// Who deployed.
+    pub deployer: Address,
+    /// Where confiscated shares go.
+    pub treasury: Address,
+    /// Block of the deployment (watchers start there).
+    pub block_number: u64,
+    /// The ServiceManager (operators and stakes).
+    pub service_manager: Address,
+    /// The DisputeGame (tasks, commitments, disputes).
+    pub dispute_game: Address,
+}
+
+impl Deployment {
+    /// `deployments/<chain_id>.json` in the project.
+    pub fn default_path(chain_id: u64) -> PathBuf {
+        project_root()
+            .join("deployments")
+            .join(format!("{chain_id}.json"))
+    }
+
+    /// Reads a deployment file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let err = |reason: String| Error::Deployment {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| err(e.to_string()))
+    }
+
+    /// Writes a deployment file (pretty JSON).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let err = |reason: String| Error::Deployment {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        }
+        let text = serde_json::to_string_pretty(self).map_err(|e| err(e.to_string()))?;
+        std::fs::write(path, text + "\n").map_err(|e| err(e.to_string()))
+    }
+}
+
+/// Constructor parameters (defaults as in `script/Deploy.s.sol`).
+#[derive(Debug, Clone)]
+pub struct DeployParams {
+    /// Receiver of confiscated shares; the deployer when `None`.
+    pub treasury: Option<Address>,
+    /// Operator unbonding delay, seconds.
+    pub unbonding_delay: u64,
+    /// Minimum operator stake, wei.
+    pub min_stake: U256,
+    /// Share of a slashed provider bond paid to the challenger, basis points (< 10000).
+    pub challenger_share_bps: u16,
+    /// Stake share a verdict needs, basis points.
+    pub quorum_bps: u16,
+    /// Seconds a provider has to reveal a disputed leaf.
+    pub reveal_window: u32,
+    /// Seconds operators have to reach a verdict once the leaf is known.
+    pub voting_period: u32,
+}
+
+impl Default for DeployParams {
+    fn default() -> Self {
+        Self {
+            treasury: None,
+            unbonding_delay: 14 * 24 * 3600,
+            min_stake: U256::from(10u64).pow(U256::from(18u64)),
+            challenger_share_bps: 5000,
+            quorum_bps: 6667,
+            reveal_window: 24 * 3600,
+            voting_period: 2 * 24 * 3600,
+        }
+    }
+}
+
+async fn send_deploy<P: Provider>(
+    provider: &P,
+    from: Address,
+    code: Bytes,
+    what: &str,
+) -> Result<Address> {
+    let tx = TransactionRequest::default()
+        .from(from)
+        .with_deploy_code(code);
+    let rpc = |reason: String| Error::Rpc {
+        what: format!("deploying {what}"),
+        reason,
+    };
+    let receipt = provider
+        .send_transaction(tx)
+        .await
+        .map_err(|e| rpc(e.to_string()))?
+        .get_receipt()
+        .await
+        .map_err(|e| rpc(e.to_string()))?;
+    if !receipt.status() {
+        return Err(rpc("transaction reverted".into()));
+    }
+    receipt
+        .contract_address
+        .ok_or_else(|| rpc("no contract address in receipt".into()))
+}
+
+/// Deploys ServiceManager and DisputeGame from `out/` (run `forge build` first) with `from` as
+/// the sender, exactly as `script/Deploy.s.sol` does.
+pub async fn deploy<P: Provider>(
+    provider: &P,
+    from: Address,
+    params: &DeployParams,
+) -> Result<Deployment> {
+    let out = project_root().join("out");
+    let rpc = |reason: String| Error::Rpc {
+        what: "deploying".into(),
+        reason,
+    };
+    let chain_id = provider
+        .get_chain_id()
+        .await
+        .map_err(|e| rpc(e.to_string()))?;
+    let nonce = provider
+        .get_transaction_count(from)
+        .await
+        .map_err(|e| rpc(e.to_string()))?;
+    let block_number = provider
+        .get_block_number()
+        .await
+        .map_err(|e| rpc(e.to_string()))?;
+    let treasury = params.treasury.unwrap_or(from);
+    let game_address = from.create(nonce + 1);
+
+    let mut sm_code = creation_bytecode(&out, "ServiceManager", "ServiceManager")?.to_vec();
+    sm_code.extend(
+        (
+            game_address,
+            treasury,
+            U256::from(params.unbonding_delay),
+            params.min_stake,
+        )
+            .abi_encode_params(),
+    );
+    let service_manager = send_deploy(provider, from, sm_code.into(), "ServiceManager").await?;
+
+    let mut game_code = creation_bytecode(&out, "DisputeGame", "DisputeGame")?.to_vec();
+    game_code.extend(
+        (
+            service_manager,
+            treasury,
+            U256::from(params.challenger_share_bps),
+            U256::from(params.quorum_bps),
+            U256::from(params.reveal_window),
+            U256::from(params.voting_period),
+        )
+            .abi_encode_params(),
+    );
+    let dispute_game = send_deploy(provider, from, game_code.into(), "DisputeGame").await?;
+    if dispute_game != game_address {
+        return Err(rpc(format!(
+            "DisputeGame landed at {dispute_game}, expected {game_address}"
+        )));
+    }
+    Ok(Deployment {
+        chain_id,
+        deployer: from,
+        treasury,
+        block_number,
+        service_manager,
+        dispute_game,
+    })
+}

@@ -1,0 +1,93 @@
+//! Rust and Solidity agree: deployment, verdict digests, leaf hashes, decoded reverts.
+//! Starts its own anvil; needs `forge build` output in `out/` (tools/test.sh builds first).
+
+use alloy::{
+    primitives::{Address, B256, U256},
+    providers::ProviderBuilder,
+};
+use verbench_bundle::LeafV1;
+use verbench_chain::{
+    bindings::IDisputeGame::{self, Outcome, Verdict},
+    deploy::{deploy, DeployParams, Deployment},
+    local, verdict,
+};
+
+#[tokio::test]
+async fn rust_and_contracts_agree_on_digests_leaves_and_errors() {
+    let anvil = local::spawn_anvil().unwrap();
+    let signer = anvil.wallet().unwrap();
+    let from = anvil.addresses()[0];
+    let provider = ProviderBuilder::new()
+        .wallet(signer)
+        .connect_http(anvil.endpoint_url());
+    let d = deploy(&provider, from, &DeployParams::default())
+        .await
+        .unwrap();
+    assert_eq!(d.chain_id, 31337);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("31337.json");
+    d.save(&path).unwrap();
+    assert_eq!(Deployment::load(&path).unwrap(), d);
+
+    let game = IDisputeGame::new(d.dispute_game, &provider);
+
+    // EIP-712 verdict digest.
+    let (dispute_id, leaf_hash) = (B256::repeat_byte(0xab), B256::repeat_byte(0xcd));
+    for outcome in [Outcome::ProviderAtFault, Outcome::LeafValid] {
+        let on_chain = game
+            .verdictDigest(Verdict {
+                disputeId: dispute_id,
+                leafHash: leaf_hash,
+                outcome,
+            })
+            .call()
+            .await
+            .unwrap();
+        let local = verdict::verdict_digest(31337, d.dispute_game, dispute_id, leaf_hash, outcome);
+        assert_eq!(on_chain, local, "verdict digest for {outcome:?}");
+    }
+
+    // Leaf hash of LeafV1.
+    let leaf = LeafV1 {
+        task_id: [0x11; 32],
+        provider: [0x22; 20],
+        index: 5,
+        leaf_count: 16,
+        input_hash: [0x33; 32],
+        output_hash: [0x44; 32],
+        toploc_hash: [0x55; 32],
+        score: 10u128.pow(18),
+    };
+    let sol_leaf = IDisputeGame::LeafV1 {
+        version: U256::from(1),
+        taskId: B256::from(leaf.task_id),
+        provider: Address::from(leaf.provider),
+        index: U256::from(leaf.index),
+        leafCount: U256::from(leaf.leaf_count),
+        inputHash: B256::from(leaf.input_hash),
+        outputHash: B256::from(leaf.output_hash),
+        toplocHash: B256::from(leaf.toploc_hash),
+        score: U256::from(leaf.score),
+    };
+    let on_chain = game.leafHashOf(sol_leaf).call().await.unwrap();
+    assert_eq!(on_chain, B256::from(leaf.hash()), "LeafV1 hash");
+
+    // A revert decodes into its custom error's name.
+    let err = game
+        .commit(
+            B256::repeat_byte(1),
+            B256::repeat_byte(2),
+            16,
+            B256::ZERO,
+            1,
+            U256::MAX,
+            "file:///x".into(),
+        )
+        .value(U256::from(1))
+        .call()
+        .await
+        .unwrap_err();
+    let text = verbench_chain::decode_revert(&err);
+    assert!(text.contains("UnknownTask"), "{text}");
+}
