@@ -11,6 +11,7 @@ mod error;
 pub use error::{Error, Result};
 
 /// Bindings generated from the Solidity interfaces (the single source of truth for the ABI).
+#[allow(clippy::too_many_arguments)]
 pub mod bindings {
     alloy::sol!(
         #[sol(rpc, all_derives)]
