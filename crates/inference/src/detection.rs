@@ -155,18 +155,24 @@ pub fn calibrate(evidence: &[Evidence], topk: usize) -> (Thresholds, f32, (usize
 fn item(e: &Evidence, t: &Thresholds, margin: f32) -> Item {
     let o = e.judge(t, margin);
     let results: Vec<ChunkResult> = e.chunks.iter().filter_map(|c| c.result).collect();
-    let (g, p) = e
-        .gaps
-        .iter()
-        .enumerate()
-        .fold((0f32, 0usize), |acc, (i, &g)| if g > acc.0 { (g, i) } else { acc });
+    let (g, p) =
+        e.gaps.iter().enumerate().fold(
+            (0f32, 0usize),
+            |acc, (i, &g)| if g > acc.0 { (g, i) } else { acc },
+        );
     Item {
         prefill: results[0],
         decode: results[1..].to_vec(),
         max_gap: (g, p),
         toploc_pass: o.toploc_passed(),
         token_pass: o.tokens_passed(),
-        failing_chunks: o.toploc.chunks.iter().skip(1).filter(|c| !c.passed()).count(),
+        failing_chunks: o
+            .toploc
+            .chunks
+            .iter()
+            .skip(1)
+            .filter(|c| !c.passed())
+            .count(),
     }
 }
 
@@ -184,26 +190,36 @@ fn normal(n: usize, seed: u64) -> Vec<f32> {
 
 fn noisy(model: &Llama, rel: f32, seed: u64) -> Result<Llama> {
     let mut k = 0;
-    model.derive(WeightFormat::DenseF32, model.hash().derived(&format!("noise {rel}")), |_, w| {
-        k += 1;
-        let n = Tensor::from_vec(normal(w.elem_count(), seed + k), w.shape(), w.device())?;
-        Ok(DerivedWeight::Dense((&w + (w.mul(&n)? * rel as f64)?)?))
-    })
+    model.derive(
+        WeightFormat::DenseF32,
+        model.hash().derived(&format!("noise {rel}")),
+        |_, w| {
+            k += 1;
+            let n = Tensor::from_vec(normal(w.elem_count(), seed + k), w.shape(), w.device())?;
+            Ok(DerivedWeight::Dense((&w + (w.mul(&n)? * rel as f64)?)?))
+        },
+    )
 }
 
 fn requantized(model: &Llama, dtype: GgmlDType) -> Result<Llama> {
-    model.derive(WeightFormat::Quantized, model.hash().derived(&format!("{dtype:?}")), |_, w| {
-        Ok(DerivedWeight::Quantized(QTensor::quantize(&w, dtype)?))
-    })
+    model.derive(
+        WeightFormat::Quantized,
+        model.hash().derived(&format!("{dtype:?}")),
+        |_, w| Ok(DerivedWeight::Quantized(QTensor::quantize(&w, dtype)?)),
+    )
 }
 
 fn random_model(model: &Llama, seed: u64) -> Result<Llama> {
     let mut k = 0;
-    model.derive(WeightFormat::DenseF32, model.hash().derived("random"), |_, w| {
-        k += 1;
-        let n = Tensor::from_vec(normal(w.elem_count(), seed + k), w.shape(), w.device())?;
-        Ok(DerivedWeight::Dense((n * 0.02)?.to_dtype(DType::F32)?))
-    })
+    model.derive(
+        WeightFormat::DenseF32,
+        model.hash().derived("random"),
+        |_, w| {
+            k += 1;
+            let n = Tensor::from_vec(normal(w.elem_count(), seed + k), w.shape(), w.device())?;
+            Ok(DerivedWeight::Dense((n * 0.02)?.to_dtype(DType::F32)?))
+        },
+    )
 }
 
 /// Drops the first sentence of a prompt (up to and including the first ". ").
@@ -218,7 +234,12 @@ pub fn drop_first_sentence(p: &str) -> String {
 pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Result<MatrixReport> {
     let params = ProofParams::paper_defaults();
     let dense = gen.with_format(WeightFormat::DenseF32)?;
-    let mut v = Validator::new(dense, params, Thresholds::paper_defaults(params.topk()), 1.0);
+    let mut v = Validator::new(
+        dense,
+        params,
+        Thresholds::paper_defaults(params.topk()),
+        1.0,
+    );
     let opts = GenerateOptions::greedy(cfg.max_new_tokens);
     let gen2 = |m: &Llama, p: &[u32], o: &GenerateOptions| with_threads(2, || generate(m, p, o))?;
 
@@ -239,10 +260,23 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
     let rec = |i: usize| honest[i].as_ref().expect("generated above");
 
     // The honest validator paths.
-    let paths = |v: &Validator, idx: &[usize], recs: &dyn Fn(usize) -> Record| -> Result<[Vec<Evidence>; 3]> {
+    let paths = |v: &Validator,
+                 idx: &[usize],
+                 recs: &dyn Fn(usize) -> Record|
+     -> Result<[Vec<Evidence>; 3]> {
         let owned: Vec<Record> = idx.iter().map(|&i| recs(i)).collect();
-        let a = with_threads(1, || owned.iter().map(|r| v.recompute(r)).collect::<Result<Vec<_>>>())??;
-        let c = with_threads(2, || owned.iter().map(|r| v.recompute(r)).collect::<Result<Vec<_>>>())??;
+        let a = with_threads(1, || {
+            owned
+                .iter()
+                .map(|r| v.recompute(r))
+                .collect::<Result<Vec<_>>>()
+        })??;
+        let c = with_threads(2, || {
+            owned
+                .iter()
+                .map(|r| v.recompute(r))
+                .collect::<Result<Vec<_>>>()
+        })??;
         let mut b = Vec::new();
         for group in owned.chunks(cfg.batch.max(1)) {
             let refs: Vec<&Record> = group.iter().collect();
@@ -285,17 +319,32 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
         for (n, &i) in eval.iter().enumerate() {
             tracing::info!("long honest sampled generation {}/{}", n + 1, eval.len());
             let o = GenerateOptions {
-                sampling: Sampling::Seeded { seed: i as u64, temperature: 0.7, top_p: 0.95 },
+                sampling: Sampling::Seeded {
+                    seed: i as u64,
+                    temperature: 0.7,
+                    top_p: 0.95,
+                },
                 ..GenerateOptions::greedy(cfg.long_honest_tokens)
             };
             long.push(gen2(gen, &claimed[i], &o)?);
         }
-        let ev = paths(&v, &(0..long.len()).collect::<Vec<_>>(), &|i| long[i].clone())?;
+        let ev = paths(&v, &(0..long.len()).collect::<Vec<_>>(), &|i| {
+            long[i].clone()
+        })?;
         for (name, ev) in honest_names.iter().zip(&ev) {
-            push(&format!("{name}, seeded sampling T=0.7 p=0.95, {} tokens", cfg.long_honest_tokens), Expect::Pass, ev);
+            push(
+                &format!(
+                    "{name}, seeded sampling T=0.7 p=0.95, {} tokens",
+                    cfg.long_honest_tokens
+                ),
+                Expect::Pass,
+                ev,
+            );
         }
     }
-    let check = |recs: &[Record]| -> Result<Vec<Evidence>> { with_threads(2, || recs.iter().map(|r| v.recompute(r)).collect())? };
+    let check = |recs: &[Record]| -> Result<Vec<Evidence>> {
+        with_threads(2, || recs.iter().map(|r| v.recompute(r)).collect())?
+    };
     let committed = gen.hash();
     // A cheat's record: tokens and decode proofs from its own run, the committed hash, and an
     // honest prefill proof for the claimed prompt.
@@ -308,15 +357,23 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
         r.model_hash = committed;
         Ok(r)
     };
-    let generate_with = |m: &Llama, prompts: &dyn Fn(usize) -> Vec<u32>, o: &GenerateOptions| -> Result<Vec<Record>> {
-        eval.iter().map(|&i| gen2(m, &prompts(i), o)).collect()
-    };
+    let generate_with =
+        |m: &Llama,
+         prompts: &dyn Fn(usize) -> Vec<u32>,
+         o: &GenerateOptions|
+         -> Result<Vec<Record>> { eval.iter().map(|&i| gen2(m, &prompts(i), o)).collect() };
     let cheap = |tokens_from: &[Record]| -> Result<Vec<Record>> {
         eval.iter()
             .zip(tokens_from)
             .map(|(&i, t)| {
-                let proofs = with_threads(2, || prove_by_prefill(gen, &claimed[i], &t.output, params))??;
-                Ok(Record { proofs, prompt: claimed[i].clone(), model_hash: committed, ..t.clone() })
+                let proofs =
+                    with_threads(2, || prove_by_prefill(gen, &claimed[i], &t.output, params))??;
+                Ok(Record {
+                    proofs,
+                    prompt: claimed[i].clone(),
+                    model_hash: committed,
+                    ..t.clone()
+                })
             })
             .collect()
     };
@@ -325,32 +382,82 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
     let q40 = requantized(gen, GgmlDType::Q4_0)?;
     let q40_recs = generate_with(&q40, &|i| claimed[i].clone(), &opts)?;
     drop(q40);
-    let recs: Vec<Record> = q40_recs.iter().zip(&eval).map(|(r, &i)| disguise(r.clone(), &claimed[i])).collect::<Result<_>>()?;
-    push("model swap: Q4_1 -> Q4_0 re-quantized", Expect::Fail, &check(&recs)?);
+    let recs: Vec<Record> = q40_recs
+        .iter()
+        .zip(&eval)
+        .map(|(r, &i)| disguise(r.clone(), &claimed[i]))
+        .collect::<Result<_>>()?;
+    push(
+        "model swap: Q4_1 -> Q4_0 re-quantized",
+        Expect::Fail,
+        &check(&recs)?,
+    );
 
     tracing::info!("case: random model");
     let rnd = random_model(gen, 7)?;
     let recs = generate_with(&rnd, &|i| claimed[i].clone(), &opts)?;
     drop(rnd);
-    let recs: Vec<Record> = recs.into_iter().zip(&eval).map(|(r, &i)| disguise(r, &claimed[i])).collect::<Result<_>>()?;
-    push("model swap: random model, same shape", Expect::Fail, &check(&recs)?);
+    let recs: Vec<Record> = recs
+        .into_iter()
+        .zip(&eval)
+        .map(|(r, &i)| disguise(r, &claimed[i]))
+        .collect::<Result<_>>()?;
+    push(
+        "model swap: random model, same shape",
+        Expect::Fail,
+        &check(&recs)?,
+    );
 
     tracing::info!("case: other system prompt");
-    let sys_recs = generate_with(gen, &|i| tok.encode_chat(Some(OTHER_SYSTEM), &cfg.prompts[i]).unwrap_or_default(), &opts)?;
-    let recs: Vec<Record> = sys_recs.iter().zip(&eval).map(|(r, &i)| disguise(r.clone(), &claimed[i])).collect::<Result<_>>()?;
-    push("prompt: generated under another system prompt", Expect::Fail, &check(&recs)?);
+    let sys_recs = generate_with(
+        gen,
+        &|i| {
+            tok.encode_chat(Some(OTHER_SYSTEM), &cfg.prompts[i])
+                .unwrap_or_default()
+        },
+        &opts,
+    )?;
+    let recs: Vec<Record> = sys_recs
+        .iter()
+        .zip(&eval)
+        .map(|(r, &i)| disguise(r.clone(), &claimed[i]))
+        .collect::<Result<_>>()?;
+    push(
+        "prompt: generated under another system prompt",
+        Expect::Fail,
+        &check(&recs)?,
+    );
 
     tracing::info!("case: first sentence removed");
-    let recs = generate_with(gen, &|i| tok.encode_chat(None, &drop_first_sentence(&cfg.prompts[i])).unwrap_or_default(), &opts)?;
-    let recs: Vec<Record> = recs.into_iter().zip(&eval).map(|(r, &i)| disguise(r, &claimed[i])).collect::<Result<_>>()?;
-    push("prompt: first sentence removed", Expect::Fail, &check(&recs)?);
+    let recs = generate_with(
+        gen,
+        &|i| {
+            tok.encode_chat(None, &drop_first_sentence(&cfg.prompts[i]))
+                .unwrap_or_default()
+        },
+        &opts,
+    )?;
+    let recs: Vec<Record> = recs
+        .into_iter()
+        .zip(&eval)
+        .map(|(r, &i)| disguise(r, &claimed[i]))
+        .collect::<Result<_>>()?;
+    push(
+        "prompt: first sentence removed",
+        Expect::Fail,
+        &check(&recs)?,
+    );
 
     let recs: Vec<Record> = eval
         .iter()
         .enumerate()
         .map(|(n, &i)| disguise(rec(eval[(n + 1) % eval.len()]).clone(), &claimed[i]))
         .collect::<Result<_>>()?;
-    push("prompt: output attributed to another prompt", Expect::Fail, &check(&recs)?);
+    push(
+        "prompt: output attributed to another prompt",
+        Expect::Fail,
+        &check(&recs)?,
+    );
 
     let recs: Vec<Record> = eval
         .iter()
@@ -367,7 +474,11 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
             r
         })
         .collect();
-    push("output: one token changed mid-sequence", Expect::Fail, &check(&recs)?);
+    push(
+        "output: one token changed mid-sequence",
+        Expect::Fail,
+        &check(&recs)?,
+    );
 
     let recs: Vec<Record> = eval
         .iter()
@@ -380,37 +491,95 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
             Ok(r)
         })
         .collect::<Result<_>>()?;
-    push("output: 8 tokens appended (proofs rebuilt by prefill)", Expect::Fail, &check(&recs)?);
+    push(
+        "output: 8 tokens appended (proofs rebuilt by prefill)",
+        Expect::Fail,
+        &check(&recs)?,
+    );
 
-    push("cheap generation: Q4_0 tokens, proofs by committed prefill", Expect::Fail, &check(&cheap(&q40_recs)?)?);
-    push("cheap generation: other-system-prompt tokens, proofs by prefill", Expect::Fail, &check(&cheap(&sys_recs)?)?);
+    push(
+        "cheap generation: Q4_0 tokens, proofs by committed prefill",
+        Expect::Fail,
+        &check(&cheap(&q40_recs)?)?,
+    );
+    push(
+        "cheap generation: other-system-prompt tokens, proofs by prefill",
+        Expect::Fail,
+        &check(&cheap(&sys_recs)?)?,
+    );
 
     tracing::info!("case: int8 KV cache");
-    let kv8 = GenerateOptions { kv_cache: KvCacheMode::Int8PerToken, ..opts };
+    let kv8 = GenerateOptions {
+        kv_cache: KvCacheMode::Int8PerToken,
+        ..opts
+    };
     let recs = generate_with(gen, &|i| claimed[i].clone(), &kv8)?;
-    let recs: Vec<Record> = recs.into_iter().zip(&eval).map(|(r, &i)| disguise(r, &claimed[i])).collect::<Result<_>>()?;
-    push("precision: KV cache int8 per token+head (absmax scale)", Expect::Fail, &check(&recs)?);
+    let recs: Vec<Record> = recs
+        .into_iter()
+        .zip(&eval)
+        .map(|(r, &i)| disguise(r, &claimed[i]))
+        .collect::<Result<_>>()?;
+    push(
+        "precision: KV cache int8 per token+head (absmax scale)",
+        Expect::Fail,
+        &check(&recs)?,
+    );
+    tracing::info!("case: fp8 KV cache");
+    let fp8 = GenerateOptions {
+        kv_cache: KvCacheMode::Fp8E4M3,
+        ..opts
+    };
+    let recs = generate_with(gen, &|i| claimed[i].clone(), &fp8)?;
+    let recs: Vec<Record> = recs
+        .into_iter()
+        .zip(&eval)
+        .map(|(r, &i)| disguise(r, &claimed[i]))
+        .collect::<Result<_>>()?;
+    push(
+        "precision: KV cache fp8 e4m3 (no scale)",
+        Expect::Fail,
+        &check(&recs)?,
+    );
 
     if cfg.boundary {
-        for (rel, name) in [(0.01f32, "boundary: weights + 1% relative noise"), (0.001, "boundary: weights + 0.1% relative noise")] {
+        for (rel, name) in [
+            (0.01f32, "boundary: weights + 1% relative noise"),
+            (0.001, "boundary: weights + 0.1% relative noise"),
+        ] {
             tracing::info!("case: {name}");
             let m = noisy(gen, rel, 99)?;
             let recs = generate_with(&m, &|i| claimed[i].clone(), &opts)?;
             drop(m);
-            let recs: Vec<Record> = recs.into_iter().zip(&eval).map(|(r, &i)| disguise(r, &claimed[i])).collect::<Result<_>>()?;
+            let recs: Vec<Record> = recs
+                .into_iter()
+                .zip(&eval)
+                .map(|(r, &i)| disguise(r, &claimed[i]))
+                .collect::<Result<_>>()?;
             push(name, Expect::Report, &check(&recs)?);
         }
         tracing::info!("case: Q8_0");
         let m = requantized(gen, GgmlDType::Q8_0)?;
         let recs = generate_with(&m, &|i| claimed[i].clone(), &opts)?;
         drop(m);
-        let recs: Vec<Record> = recs.into_iter().zip(&eval).map(|(r, &i)| disguise(r, &claimed[i])).collect::<Result<_>>()?;
-        push("boundary: Q4_1 -> Q8_0 re-quantized", Expect::Report, &check(&recs)?);
+        let recs: Vec<Record> = recs
+            .into_iter()
+            .zip(&eval)
+            .map(|(r, &i)| disguise(r, &claimed[i]))
+            .collect::<Result<_>>()?;
+        push(
+            "boundary: Q4_1 -> Q8_0 re-quantized",
+            Expect::Report,
+            &check(&recs)?,
+        );
         tracing::info!("case: f16");
         let m = gen.with_format(WeightFormat::DenseF16)?;
         let recs = generate_with(&m, &|i| claimed[i].clone(), &opts)?;
         drop(m);
-        push("boundary: f16 weights and matmul activations", Expect::Report, &check(&recs)?);
+        push(
+            "boundary: f16 weights and matmul activations",
+            Expect::Report,
+            &check(&recs)?,
+        );
     }
 
     Ok(MatrixReport {
@@ -456,7 +625,11 @@ impl MatrixReport {
             t.min_exp_matches,
             self.token_margin
         );
-        let _ = writeln!(s, "Evaluation: {} prompts (disjoint from calibration).\n", self.eval_items);
+        let _ = writeln!(
+            s,
+            "Evaluation: {} prompts (disjoint from calibration).\n",
+            self.eval_items
+        );
         let _ = writeln!(
             s,
             "| case | must | items passing TOPLOC alone | passing token check alone | passing both | verdict | decode chunks failing TOPLOC | exp. mismatches min/med/max | mantissa mean min/med/max | mantissa median min/med/max | per-item max token gap min/med/max |"
@@ -481,7 +654,9 @@ impl MatrixReport {
                 (_, true) => "OK",
                 (_, false) => "MISSED",
             };
-            let f3 = |d: Option<(f64, f64, f64)>| d.map_or("-".into(), |(a, b, c)| format!("{a:.2}/{b:.2}/{c:.2}"));
+            let f3 = |d: Option<(f64, f64, f64)>| {
+                d.map_or("-".into(), |(a, b, c)| format!("{a:.2}/{b:.2}/{c:.2}"))
+            };
             let _ = writeln!(
                 s,
                 "| {} | {must} | {tp}/{n} | {kp}/{n} | {bp}/{n} | {verdict} | {failing}/{} | {} | {} | {} | {} |",
@@ -493,9 +668,21 @@ impl MatrixReport {
                 g.map_or("-".into(), |(a, b, c)| format!("{a:.3}/{b:.3}/{c:.3}")),
             );
         }
-        let honest: Vec<&Case> = self.cases.iter().filter(|c| c.expect == Expect::Pass).collect();
-        let chunks: usize = honest.iter().flat_map(|c| &c.items).map(|i| i.decode.len() + 1).sum();
-        let fp: usize = honest.iter().flat_map(|c| &c.items).map(|i| i.failing_chunks + usize::from(!i.token_pass)).sum();
+        let honest: Vec<&Case> = self
+            .cases
+            .iter()
+            .filter(|c| c.expect == Expect::Pass)
+            .collect();
+        let chunks: usize = honest
+            .iter()
+            .flat_map(|c| &c.items)
+            .map(|i| i.decode.len() + 1)
+            .sum();
+        let fp: usize = honest
+            .iter()
+            .flat_map(|c| &c.items)
+            .map(|i| i.failing_chunks + usize::from(!i.token_pass))
+            .sum();
         let _ = writeln!(
             s,
             "\nHonest chunks checked on the evaluation half (all honest paths): {chunks}, chunks or token checks failing: {fp}{}.",

@@ -41,6 +41,8 @@ pub enum KvCacheMode {
     /// Each key/value vector (one token, one KV head) stored as int8 with one f32 scale
     /// (`absmax / 127`), i.e. round-tripped through 8 bits before attention reads it.
     Int8PerToken,
+    /// Keys and values cast to fp8 e4m3 (no scale) and back.
+    Fp8E4M3,
 }
 
 /// Shape and numeric constants of a Llama-family model.
@@ -689,6 +691,10 @@ impl Llama {
                     let (k, v) = match c.mode {
                         KvCacheMode::Full => (k, v),
                         KvCacheMode::Int8PerToken => (int8_roundtrip(&k)?, int8_roundtrip(&v)?),
+                        KvCacheMode::Fp8E4M3 => (
+                            k.to_dtype(DType::F8E4M3)?.to_dtype(DType::F32)?,
+                            v.to_dtype(DType::F8E4M3)?.to_dtype(DType::F32)?,
+                        ),
                     };
                     let (k, v) = match &c.layers[li] {
                         None => (k, v),

@@ -31,13 +31,20 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
     let path = args.model.unwrap_or_else(smollm2_path);
-    let m = load(&path, WeightFormat::Quantized, &device()).with_context(|| format!("loading {}", path.display()))?;
-    let mut prompts: Vec<String> = PROMPTS.lines().filter(|l| !l.trim().is_empty()).map(String::from).collect();
+    let m = load(&path, WeightFormat::Quantized, &device())
+        .with_context(|| format!("loading {}", path.display()))?;
+    let mut prompts: Vec<String> = PROMPTS
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(String::from)
+        .collect();
     if let Some(n) = args.prompts {
         prompts.truncate(n);
     }
@@ -52,7 +59,11 @@ fn main() -> anyhow::Result<()> {
     let report = run_matrix(&m.model, &m.tokenizer, &cfg)?;
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     println!(
         "Model {} ({}), {} prompts, {} tokens each, generation quantized (Q4_1) on 2 threads; machine: {cpu}, {} cores; {:.0} s.\n",

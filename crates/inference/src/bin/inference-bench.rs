@@ -1,1 +1,155 @@
-fn main() {}
+//! Generation and validation speed on SmolLM2-135M-Instruct Q4_1 (CPU), against candle's own
+//! `quantized_llama`.
+//!
+//! `cargo run --release -p verbench-inference --bin inference-bench -- [--tokens 128] [--runs 3]`
+
+use std::time::Instant;
+
+use anyhow::Context;
+use candle_core::{Device, Tensor};
+use clap::Parser;
+use verbench_inference::detection::PROMPTS;
+use verbench_inference::{generate, load, smollm2_path, GenerateOptions, Validator, WeightFormat};
+use verbench_toploc::{ProofParams, Thresholds};
+
+#[derive(Parser)]
+struct Args {
+    /// GGUF model (default: the file tools/fetch-models.sh fetches).
+    #[arg(long)]
+    model: Option<std::path::PathBuf>,
+    /// Tokens generated per run.
+    #[arg(long, default_value_t = 128)]
+    tokens: usize,
+    /// Runs per measurement (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+}
+
+/// Resets the peak-RSS counter (Linux `clear_refs` 5) so that `VmHWM` measures one phase.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn peak_mib() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .map_or(f64::NAN, |k| k / 1024.0)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let path = args.model.unwrap_or_else(smollm2_path);
+    let dev = Device::Cpu;
+    let m = load(&path, WeightFormat::Quantized, &dev)
+        .with_context(|| format!("loading {}", path.display()))?;
+    let dense = m.model.with_format(WeightFormat::DenseF32)?;
+    let params = ProofParams::paper_defaults();
+    let validator = Validator::new(
+        dense,
+        params,
+        Thresholds::paper_defaults(128),
+        f32::INFINITY,
+    );
+    let prompt = m
+        .tokenizer
+        .encode_chat(None, PROMPTS.lines().next().unwrap_or("Hello"))?;
+    let n = args.tokens;
+    println!(
+        "prompt {} tokens, {} generated tokens, {} threads, median of {} runs\n",
+        prompt.len(),
+        n,
+        rayon::current_num_threads(),
+        args.runs
+    );
+
+    let plain = GenerateOptions {
+        proofs: None,
+        ..GenerateOptions::greedy(n)
+    };
+    let proven = GenerateOptions::greedy(n);
+    let _ = generate(&m.model, &prompt, &plain)?; // warm-up
+    let (mut t_plain, mut t_proof, mut t_val) = (vec![], vec![], vec![]);
+    let (mut mem_gen, mut mem_val) = (0f64, 0f64);
+    let mut record = None;
+    for _ in 0..args.runs {
+        let t = Instant::now();
+        let _ = generate(&m.model, &prompt, &plain)?;
+        t_plain.push(t.elapsed().as_secs_f64());
+        reset_peak();
+        let t = Instant::now();
+        let r = generate(&m.model, &prompt, &proven)?;
+        t_proof.push(t.elapsed().as_secs_f64());
+        mem_gen = mem_gen.max(peak_mib());
+        reset_peak();
+        let t = Instant::now();
+        let o = validator.validate(&r)?;
+        t_val.push(t.elapsed().as_secs_f64());
+        mem_val = mem_val.max(peak_mib());
+        assert!(o.toploc_passed());
+        record = Some(r);
+    }
+    let r = record.context("no run")?;
+    let total = (r.prompt.len() + r.output.len()) as f64;
+
+    // candle-transformers' quantized_llama: same prompt, greedy, one token per step.
+    let mut f = std::fs::File::open(&path)?;
+    let ct = candle_core::quantized::gguf_file::Content::read(&mut f)?;
+    let mut q =
+        candle_transformers::models::quantized_llama::ModelWeights::from_gguf(ct, &mut f, &dev)?;
+    let mut t_ref = vec![];
+    let mut t_ref_pre = vec![];
+    for _ in 0..args.runs {
+        let t = Instant::now();
+        let logits = q.forward(&Tensor::new(prompt.as_slice(), &dev)?.unsqueeze(0)?, 0)?;
+        let mut next = logits.squeeze(0)?.argmax(0)?.to_scalar::<u32>()?;
+        let t0 = Instant::now();
+        for i in 0..n {
+            let l = q.forward(&Tensor::new(&[next], &dev)?.unsqueeze(0)?, prompt.len() + i)?;
+            next = l.squeeze(0)?.argmax(0)?.to_scalar::<u32>()?;
+        }
+        t_ref.push(t0.elapsed().as_secs_f64());
+        let _ = t;
+        let seq: Vec<u32> = r.prompt.iter().chain(&r.output).copied().collect();
+        let t = Instant::now();
+        let _ = q.forward(&Tensor::new(seq.as_slice(), &dev)?.unsqueeze(0)?, 0)?;
+        t_ref_pre.push(t.elapsed().as_secs_f64());
+    }
+
+    let (tp, tq, tv) = (median(t_plain), median(t_proof), median(t_val));
+    let (tr, trp) = (median(t_ref), median(t_ref_pre));
+    println!("| measurement | time (s) | tokens/s |");
+    println!("|---|---|---|");
+    println!(
+        "| generate {n} tokens, quantized, no proofs (prefill included) | {tp:.3} | {:.1} |",
+        n as f64 / tp
+    );
+    println!(
+        "| generate {n} tokens, quantized, with proofs | {tq:.3} | {:.1} |",
+        n as f64 / tq
+    );
+    println!("| validate: one dense f32 prefill over {total} tokens + proof and token checks | {tv:.3} | {:.1} (output tokens: {:.1}) |", total / tv, n as f64 / tv);
+    println!(
+        "| candle quantized_llama: {n} decode steps | {tr:.3} | {:.1} |",
+        n as f64 / tr
+    );
+    println!(
+        "| candle quantized_llama: one prefill over {total} tokens | {trp:.3} | {:.1} |",
+        total / trp
+    );
+    println!();
+    println!(
+        "proof overhead on generation: {:+.2}% (goal < 2%)",
+        (tq / tp - 1.0) * 100.0
+    );
+    println!("validation speed / decode speed: {:.1}x in prompt+output tokens, {:.1}x in output tokens (goal >= 5x)", (total / tv) / (n as f64 / tq), tq / tv);
+    println!("peak RSS during generation with proofs: {mem_gen:.0} MiB; during validation: {mem_val:.0} MiB (both models loaded: quantized generator and dense validator)");
+    Ok(())
+}
