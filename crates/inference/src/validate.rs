@@ -110,7 +110,7 @@ impl Evidence {
         let token_failure = self
             .gaps
             .iter()
-            .position(|&g| !(g <= token_margin))
+            .position(|&g| g.is_nan() || g > token_margin)
             .map(|p| (p, self.gaps[p]));
         Outcome {
             toploc: Verdict { chunks },
