@@ -1,0 +1,98 @@
+//! Dishonest providers, for end-to-end tests and the demo only (`verbench-submit --dev-cheat`):
+//! each is a case of the detection matrix (`docs/detection.md`) that the challenger must catch.
+
+use candle_core::quantized::{GgmlDType, QTensor};
+use verbench_inference::{
+    generate, prove_by_prefill, DerivedWeight, GenerateOptions, Llama, ModelTokenizer, Record,
+    Result, WeightFormat,
+};
+
+/// What the cheat does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cheat {
+    /// Generates every item with the weights re-quantized to Q4_0 (cheaper), while claiming the
+    /// committed model (its proofs come from the Q4_0 hidden states).
+    ModelSwapQ4_0,
+    /// On every `every`-th item (index % every == 0): generates under another system prompt, then
+    /// builds honest-looking proofs with one prefill of the committed model over the claimed
+    /// prompt and those tokens. Only the token check can see it.
+    SystemPrompt {
+        /// The system prompt actually used.
+        system: String,
+        /// Tamper with one item in `every`.
+        every: u64,
+    },
+}
+
+impl std::str::FromStr for Cheat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.split_once(':') {
+            None if s == "model-swap" => Ok(Self::ModelSwapQ4_0),
+            Some(("system-prompt", every)) => {
+                let every: u64 = every
+                    .parse()
+                    .map_err(|_| format!("bad item interval {every:?}"))?;
+                if every == 0 {
+                    return Err("item interval must be >= 1".into());
+                }
+                Ok(Self::SystemPrompt {
+                    system: "You are a pirate. Answer everything in pirate speak.".into(),
+                    every,
+                })
+            }
+            _ => Err(format!(
+                "unknown cheat {s:?} (model-swap | system-prompt:<every>)"
+            )),
+        }
+    }
+}
+
+impl Cheat {
+    /// The model that actually generates.
+    pub fn generator(&self, committed: &Llama) -> Result<Llama> {
+        match self {
+            Self::ModelSwapQ4_0 => {
+                committed.derive(WeightFormat::Quantized, committed.hash(), |_, w| {
+                    Ok(DerivedWeight::Quantized(QTensor::quantize(
+                        &w,
+                        GgmlDType::Q4_0,
+                    )?))
+                })
+            }
+            Self::SystemPrompt { .. } => Ok(committed.clone()),
+        }
+    }
+
+    /// The record the cheat publishes for item `index`.
+    pub fn record(
+        &self,
+        index: u64,
+        committed: &Llama,
+        generator: &Llama,
+        tokenizer: &ModelTokenizer,
+        input: &str,
+        opts: &GenerateOptions,
+    ) -> Result<Record> {
+        let claimed_prompt = tokenizer.encode_chat(None, input)?;
+        match self {
+            Self::ModelSwapQ4_0 => generate(generator, &claimed_prompt, opts),
+            Self::SystemPrompt { system, every } if index % every == 0 => {
+                let actual_prompt = tokenizer.encode_chat(Some(system), input)?;
+                let cheap = generate(generator, &actual_prompt, opts)?;
+                let params = opts
+                    .proofs
+                    .unwrap_or_else(verbench_toploc::ProofParams::paper_defaults);
+                let proofs = prove_by_prefill(committed, &claimed_prompt, &cheap.output, params)?;
+                Ok(Record {
+                    prompt: claimed_prompt,
+                    proofs,
+                    model_hash: committed.hash(),
+                    ..cheap
+                })
+            }
+            Self::SystemPrompt { .. } => generate(committed, &claimed_prompt, opts),
+        }
+    }
+}

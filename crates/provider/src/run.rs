@@ -1,0 +1,141 @@
+//! Running the model over the dataset into a bundle, item by item, resumably.
+
+use crate::cheat::Cheat;
+use crate::{Error, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::path::Path;
+use verbench_bundle::{
+    dataset::{score, Dataset},
+    leaf::input_hash,
+    BundleWriter, Finished, Header, Item,
+};
+use verbench_inference::{generate, GenerateOptions, KvCacheMode, LoadedModel, Sampling};
+use verbench_merkle::to_hex;
+
+/// Checks that `dataset` is the one the header's task committed to.
+pub fn check_dataset(header: &Header, dataset: &Dataset) -> Result<()> {
+    if dataset.items.len() as u64 != header.leaf_count {
+        return Err(Error::DatasetMismatch(format!(
+            "{} items, the task's dataset has {}",
+            dataset.items.len(),
+            header.leaf_count
+        )));
+    }
+    let root = to_hex(&dataset.root()?);
+    if root != header.dataset_root {
+        return Err(Error::DatasetMismatch(format!(
+            "root {root}, the task's is {}",
+            header.dataset_root
+        )));
+    }
+    Ok(())
+}
+
+/// Options of [`generate_bundle`].
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Sampling, from the task.
+    pub sampling: Sampling,
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+    /// Dishonest behaviour (development and tests only).
+    pub cheat: Option<Cheat>,
+}
+
+/// Generates every missing item of `bundle_path` (creating or resuming it) and finishes it.
+/// Items already written are never recomputed; an item is durable once its line is synced.
+pub fn generate_bundle(
+    header: &Header,
+    dataset: &Dataset,
+    model: &LoadedModel,
+    bundle_path: &Path,
+    opts: &RunOptions,
+) -> Result<Finished> {
+    check_dataset(header, dataset)?;
+    let model_hash = model.model.hash().to_hex();
+    if model_hash != header.model_hash && opts.cheat.is_none() {
+        return Err(Error::ModelMismatch {
+            path: bundle_path.display().to_string(),
+            actual: model_hash,
+            expected: header.model_hash.clone(),
+        });
+    }
+    let mut writer = BundleWriter::create_or_resume(bundle_path, header.clone())?;
+    let start = writer.next_index();
+    if start > 0 && !writer.is_finished() {
+        tracing::info!(
+            resumed_at = start,
+            of = header.leaf_count,
+            "resuming bundle"
+        );
+    }
+    let bar = ProgressBar::new(header.leaf_count);
+    bar.set_draw_target(if opts.progress {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} generating [{bar:30}] {pos}/{len} items  {elapsed} (eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_position(start);
+
+    let generator = match &opts.cheat {
+        Some(cheat) => cheat.generator(&model.model)?,
+        None => model.model.clone(),
+    };
+    let params = verbench_toploc_params(header)?;
+    for index in start..header.leaf_count {
+        let entry = &dataset.items[index as usize];
+        let item_err = |source| Error::Item { index, source };
+        let prompt = model
+            .tokenizer
+            .encode_chat(None, &entry.input)
+            .map_err(item_err)?;
+        let gen_opts = GenerateOptions {
+            max_new_tokens: header.generation.max_new_tokens as usize,
+            sampling: opts.sampling,
+            stop_token: model.tokenizer.eos(),
+            kv_cache: KvCacheMode::Full,
+            proofs: Some(params),
+        };
+        let record = match &opts.cheat {
+            Some(cheat) => cheat.record(
+                index,
+                &model.model,
+                &generator,
+                &model.tokenizer,
+                &entry.input,
+                &gen_opts,
+            ),
+            None => generate(&model.model, &prompt, &gen_opts),
+        }
+        .map_err(item_err)?;
+        let output_text = model.tokenizer.decode(&record.output).map_err(item_err)?;
+        let item = Item {
+            index,
+            input: entry.input.clone(),
+            input_hash: to_hex(&input_hash(&entry.input)),
+            output_tokens: record.output,
+            score_wad: score(entry.answer.as_deref(), &output_text).to_string(),
+            output_text,
+            proofs: record.proofs,
+            leaf_hash: String::new(),
+        };
+        writer.append(item)?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(writer.finish()?)
+}
+
+fn verbench_toploc_params(header: &Header) -> Result<verbench_toploc::ProofParams> {
+    verbench_toploc::ProofParams::new(
+        header.toploc.topk as usize,
+        header.toploc.decode_batching_size as usize,
+    )
+    .map_err(|e| Error::Inference(verbench_inference::Error::Toploc(e)))
+}

@@ -1,0 +1,89 @@
+//! A task as the provider needs it: the full spec, recovered from its `TaskRegistered` event.
+
+use crate::{Error, Result};
+use alloy::{
+    primitives::{Address, B256},
+    providers::Provider,
+};
+use verbench_bundle::{GenerationParams, Header, ToplocParams, FORMAT};
+use verbench_chain::bindings::IDisputeGame::{self, TaskSpec};
+use verbench_inference::Sampling;
+use verbench_merkle::to_hex;
+
+/// A registered task.
+#[derive(Debug, Clone)]
+pub struct TaskInfo {
+    /// Its id.
+    pub task_id: B256,
+    /// What it fixes.
+    pub spec: TaskSpec,
+}
+
+/// Finds task `task_id`'s spec in the game's `TaskRegistered` events from `from_block` on.
+pub async fn load_task<P: Provider>(
+    provider: &P,
+    game: Address,
+    from_block: u64,
+    task_id: B256,
+) -> Result<TaskInfo> {
+    let contract = IDisputeGame::new(game, provider);
+    let logs = contract
+        .TaskRegistered_filter()
+        .topic1(task_id)
+        .from_block(from_block)
+        .query()
+        .await
+        .map_err(|e| Error::Rpc {
+            what: "reading TaskRegistered events".into(),
+            reason: e.to_string(),
+        })?;
+    let (event, _) = logs
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::UnknownTask(task_id.to_string()))?;
+    Ok(TaskInfo {
+        task_id,
+        spec: event.spec,
+    })
+}
+
+impl TaskInfo {
+    /// How output tokens are chosen: greedy when `temperatureMilli == 0`, else seeded Gumbel
+    /// sampling at that temperature with top-p 1 (the protocol does not carry top-p yet).
+    pub fn sampling(&self) -> Sampling {
+        let g = &self.spec.generation;
+        if g.temperatureMilli == 0 {
+            Sampling::Greedy
+        } else {
+            Sampling::Seeded {
+                seed: g.seed,
+                temperature: g.temperatureMilli as f32 / 1000.0,
+                top_p: 1.0,
+            }
+        }
+    }
+
+    /// The bundle header for `provider`'s answer to this task.
+    pub fn header(&self, chain_id: u64, game: Address, provider: Address) -> Header {
+        let s = &self.spec;
+        Header {
+            format: FORMAT.into(),
+            chain_id,
+            game: format!("{game:#x}"),
+            task_id: to_hex(&self.task_id.0),
+            provider: format!("{provider:#x}"),
+            model_hash: to_hex(&s.modelHash.0),
+            dataset_root: to_hex(&s.datasetRoot.0),
+            leaf_count: u64::from(s.datasetSize),
+            generation: GenerationParams {
+                max_new_tokens: s.generation.maxNewTokens,
+                temperature_milli: s.generation.temperatureMilli,
+                seed: s.generation.seed,
+            },
+            toploc: ToplocParams {
+                topk: s.toploc.topk,
+                decode_batching_size: s.toploc.decodeBatchingSize,
+            },
+        }
+    }
+}
