@@ -360,3 +360,14 @@ fn mini_benchmark_round_trips_through_jsonl() {
     assert_eq!(loaded.items, d.items);
     assert_eq!(loaded.root().unwrap(), d.root().unwrap());
 }
+
+#[test]
+fn committed_mini_benchmark_is_fresh() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mini-qa.jsonl");
+    let committed = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        committed,
+        mini_benchmark().to_jsonl(),
+        "regenerate with `cargo run -p verbench-bundle --bin mini-benchmark`"
+    );
+}
