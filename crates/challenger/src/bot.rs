@@ -358,21 +358,21 @@ impl Bot {
                     .tasks
                     .insert(e.taskId, e.spec.abi_encode().into());
             }
-            IDisputeGameEvents::RootCommitted(e) => {
-                if !self.state.commitments.contains_key(&e.commitmentId) {
-                    Metrics::inc(&self.shared.metrics.commitments_seen);
-                    info!(commitment = %e.commitmentId, provider = %e.provider, uri = %e.uri, "commitment seen");
-                    self.state.commitments.insert(
-                        e.commitmentId,
-                        CommitmentEntry {
-                            commitment: e.commitment.abi_encode().into(),
-                            uri: e.uri,
-                            block,
-                            checked: false,
-                            note: None,
-                        },
-                    );
-                }
+            IDisputeGameEvents::RootCommitted(e)
+                if !self.state.commitments.contains_key(&e.commitmentId) =>
+            {
+                Metrics::inc(&self.shared.metrics.commitments_seen);
+                info!(commitment = %e.commitmentId, provider = %e.provider, uri = %e.uri, "commitment seen");
+                self.state.commitments.insert(
+                    e.commitmentId,
+                    CommitmentEntry {
+                        commitment: e.commitment.abi_encode().into(),
+                        uri: e.uri,
+                        block,
+                        checked: false,
+                        note: None,
+                    },
+                );
             }
             IDisputeGameEvents::DisputeOpened(e) => {
                 self.update_dispute(e.disputeId, &e.dispute, None);
@@ -515,16 +515,13 @@ impl Bot {
                     warn!(commitment = %id, index, %reason, with_leaf = leaf.is_some(), "fault found: disputing");
                     report.faults.push((id, reason.clone()));
                     let did = dispute_id_of(id, index);
-                    self.state
-                        .intents
-                        .entry(did)
-                        .or_insert_with(|| Intent {
-                            commitment_id: id,
-                            index,
-                            leaf,
-                            reason: reason.clone(),
-                            status: IntentStatus::Pending,
-                        });
+                    self.state.intents.entry(did).or_insert_with(|| Intent {
+                        commitment_id: id,
+                        index,
+                        leaf,
+                        reason: reason.clone(),
+                        status: IntentStatus::Pending,
+                    });
                     done(self, format!("disputed leaf {index}: {reason}"));
                     // Persist the intent before anything is sent.
                     self.save()?;
@@ -563,18 +560,19 @@ impl Bot {
                 })
             }
         };
-        let summary =
-            match verbench_bundle::read_bundle(&path, Some((c.root.into(), u64::from(c.leafCount))))
-            {
-                Ok(s) => s,
-                Err(e) => {
-                    return Ok(Action::Dispute {
-                        index: first,
-                        leaf: None,
-                        reason: format!("bundle does not match the commitment: {e}"),
-                    })
-                }
-            };
+        let summary = match verbench_bundle::read_bundle(
+            &path,
+            Some((c.root.into(), u64::from(c.leafCount))),
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                return Ok(Action::Dispute {
+                    index: first,
+                    leaf: None,
+                    reason: format!("bundle does not match the commitment: {e}"),
+                })
+            }
+        };
         let with_leaf = |index: u32, reason: String| -> anyhow::Result<Action> {
             let proof = summary.tree.prove(u64::from(index))?;
             let items = read_items(&path, &[index])?;
@@ -615,7 +613,11 @@ impl Bot {
         Ok(Action::Ok)
     }
 
-    fn dataset_item(&self, header: &Header, index: u64) -> Option<&verbench_bundle::dataset::DatasetItem> {
+    fn dataset_item(
+        &self,
+        header: &Header,
+        index: u64,
+    ) -> Option<&verbench_bundle::dataset::DatasetItem> {
         let root = leaf::parse_h256(&header.dataset_root)?;
         let (_, d) = self.datasets.iter().find(|(r, _)| *r == root)?;
         d.items.get(usize::try_from(index).ok()?)
@@ -803,14 +805,19 @@ impl Bot {
             let mine = d.challenger == self.me;
             if d.status == DisputeStatus::AwaitingReveal {
                 if mine && now > u48(d.revealDeadline) {
-                    match self.send("claimWithheld", self.game.claimWithheld(d.clone()).send()).await? {
+                    match self
+                        .send("claimWithheld", self.game.claimWithheld(d.clone()).send())
+                        .await?
+                    {
                         Sent::Ok => {
                             info!(dispute = %did, "provider withheld the leaf: claimed");
                             report.withheld_claimed += 1;
                             self.mark_done(did);
                         }
                         Sent::Moot(_) => self.mark_done(did),
-                        Sent::Refused(why) => debug!(dispute = %did, %why, "claimWithheld refused (stale state?)"),
+                        Sent::Refused(why) => {
+                            debug!(dispute = %did, %why, "claimWithheld refused (stale state?)")
+                        }
                     }
                 }
                 continue;
@@ -821,7 +828,10 @@ impl Bot {
             }
             if now > u48(d.voteDeadline) {
                 if mine || self.cfg.operator {
-                    match self.send("expire", self.game.expire(d.clone()).send()).await? {
+                    match self
+                        .send("expire", self.game.expire(d.clone()).send())
+                        .await?
+                    {
                         Sent::Ok => {
                             info!(dispute = %did, "no quorum: expired");
                             report.expired += 1;
@@ -865,12 +875,13 @@ impl Bot {
             Ok(p) => p,
             Err(e) => return at_fault(format!("bundle unavailable: {e}")),
         };
-        let summary =
-            match verbench_bundle::read_bundle(&path, Some((c.root.into(), u64::from(c.leafCount))))
-            {
-                Ok(s) => s,
-                Err(e) => return at_fault(format!("bundle does not match the root: {e}")),
-            };
+        let summary = match verbench_bundle::read_bundle(
+            &path,
+            Some((c.root.into(), u64::from(c.leafCount))),
+        ) {
+            Ok(s) => s,
+            Err(e) => return at_fault(format!("bundle does not match the root: {e}")),
+        };
         if let Err(why) = judge::check_header(&summary.header, &self.expectation(&c)) {
             return at_fault(format!("header: {why}"));
         }
@@ -988,13 +999,7 @@ impl Bot {
                 continue;
             }
             stake_for += stake;
-            signers.push((
-                a.signer,
-                Sig {
-                    r: a.r,
-                    vs: a.vs,
-                },
-            ));
+            signers.push((a.signer, Sig { r: a.r, vs: a.vs }));
         }
         let total = self.sm.totalStakeAt(snapshot).call().await?;
         let p = self.sm.stakeAt(d.provider, snapshot).call().await?;

@@ -178,16 +178,16 @@ pub fn check_header(header: &Header, want: &HeaderExpectation) -> Result<(), Str
     let h256 = |s: &str| leaf::parse_h256(s);
     let addr = |s: &str| leaf::parse_address(s);
     if header.chain_id != want.chain_id {
-        return Err(format!(
-            "chain_id {} != {}",
-            header.chain_id, want.chain_id
-        ));
+        return Err(format!("chain_id {} != {}", header.chain_id, want.chain_id));
     }
     if addr(&header.game) != Some(want.game) {
         return Err(format!("game {} is not the watched game", header.game));
     }
     if h256(&header.task_id) != Some(want.task_id) {
-        return Err(format!("task_id {} is not the commitment's", header.task_id));
+        return Err(format!(
+            "task_id {} is not the commitment's",
+            header.task_id
+        ));
     }
     if addr(&header.provider) != Some(want.provider) {
         return Err(format!("provider {} is not the committer", header.provider));
@@ -200,7 +200,10 @@ pub fn check_header(header: &Header, want: &HeaderExpectation) -> Result<(), Str
     }
     if let Some(spec) = &want.spec {
         if h256(&header.model_hash) != Some(spec.model_hash) {
-            return Err(format!("model_hash {} is not the task's", header.model_hash));
+            return Err(format!(
+                "model_hash {} is not the task's",
+                header.model_hash
+            ));
         }
         if h256(&header.dataset_root) != Some(spec.dataset_root) {
             return Err(format!(

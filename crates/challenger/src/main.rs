@@ -80,11 +80,28 @@ impl RunArgs {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { c.$f = v; } )* };
         }
-        set!(rpc_url, game, start_block, state_dir, confirmations, sample_rate, seed, poll_interval_ms);
+        set!(
+            rpc_url,
+            game,
+            start_block,
+            state_dir,
+            confirmations,
+            sample_rate,
+            seed,
+            poll_interval_ms
+        );
         macro_rules! set_opt {
             ($($f:ident),*) => { $( if self.$f.is_some() { c.$f = self.$f; } )* };
         }
-        set_opt!(ws_url, key_env, keystore, keystore_password_env, dev_key, listen, model);
+        set_opt!(
+            ws_url,
+            key_env,
+            keystore,
+            keystore_password_env,
+            dev_key,
+            listen,
+            model
+        );
         c.operator |= self.operator;
         c.peers.extend(self.peers);
         c.datasets.extend(self.datasets);
@@ -96,8 +113,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]
@@ -110,8 +127,7 @@ async fn shutdown_signal() {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let Command::Run(args) = Cli::parse().command;

@@ -1,0 +1,225 @@
+//! Bot scenarios on a local anvil chain, driven through the library (`Bot::run_once`).
+
+use alloy::{
+    node_bindings::AnvilInstance,
+    primitives::{keccak256, Address, B256, U256},
+    providers::{ext::AnvilApi, DynProvider, Provider, ProviderBuilder},
+};
+use verbench_chain::{
+    bindings::IDisputeGame::{self, CommitmentStatus, GenerationParams, TaskSpec, ToplocParams},
+    deploy::{deploy, DeployParams},
+    local,
+};
+use verbench_challenger::{Bot, Config};
+
+struct World {
+    anvil: AnvilInstance,
+    provider: DynProvider,
+    game: Address,
+    task_id: B256,
+    start_block: u64,
+}
+
+fn key_hex(anvil: &AnvilInstance, i: usize) -> String {
+    format!("0x{}", hex::encode(anvil.keys()[i].to_bytes()))
+}
+
+async fn world() -> World {
+    let anvil = local::spawn_anvil().unwrap();
+    let from = anvil.addresses()[0];
+    let provider = ProviderBuilder::new()
+        .wallet(anvil.wallet().unwrap())
+        .connect_http(anvil.endpoint_url())
+        .erased();
+    let d = deploy(&provider, from, &DeployParams::default())
+        .await
+        .unwrap();
+    let game = IDisputeGame::new(d.dispute_game, &provider);
+    let spec = TaskSpec {
+        modelHash: B256::repeat_byte(1),
+        datasetRoot: B256::repeat_byte(2),
+        datasetSize: 4,
+        generation: GenerationParams {
+            maxNewTokens: 16,
+            temperatureMilli: 0,
+            seed: 0,
+        },
+        toploc: ToplocParams {
+            topk: 128,
+            decodeBatchingSize: 32,
+            maxMantErrMeanMilli: 10_000,
+            maxMantErrMedianMilli: 8_000,
+            minExpMatches: 90,
+        },
+        providerBond: alloy::primitives::aliases::U96::from(10u64.pow(18)),
+        challengerBond: alloy::primitives::aliases::U96::from(10u64.pow(17)),
+        challengeWindow: 3600,
+    };
+    game.registerTask(spec.clone())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let task_id = game.taskIdOf(spec).call().await.unwrap();
+    World {
+        anvil,
+        provider,
+        game: d.dispute_game,
+        task_id,
+        start_block: d.block_number,
+    }
+}
+
+impl World {
+    /// Commits as anvil account 1 with the given bundle bytes' hash and size and `uri`.
+    async fn commit(&self, bundle: &[u8], uri: &str) -> B256 {
+        let p = ProviderBuilder::new()
+            .wallet(alloy::signers::local::PrivateKeySigner::from(
+                self.anvil.keys()[1].clone(),
+            ))
+            .connect_http(self.anvil.endpoint_url());
+        let game = IDisputeGame::new(self.game, &p);
+        let root = B256::repeat_byte(0x77);
+        game.commit(
+            self.task_id,
+            root,
+            4,
+            keccak256(bundle),
+            bundle.len() as u64,
+            U256::MAX,
+            uri.into(),
+        )
+        .value(U256::from(10u64.pow(18)))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+        game.commitmentIdOf(self.task_id, self.anvil.addresses()[1], root, 4)
+            .call()
+            .await
+            .unwrap()
+    }
+
+    fn config(&self, state_dir: &std::path::Path) -> Config {
+        Config {
+            rpc_url: self.anvil.endpoint(),
+            game: self.game,
+            start_block: self.start_block,
+            dev_key: Some(key_hex(&self.anvil, 2)),
+            state_dir: state_dir.to_path_buf(),
+            confirmations: 0,
+            sample_rate: 1.0,
+            seed: 7,
+            ..Config::default()
+        }
+    }
+
+    async fn status(&self, commitment_id: B256) -> CommitmentStatus {
+        IDisputeGame::new(self.game, &self.provider)
+            .commitmentState(commitment_id)
+            .call()
+            .await
+            .unwrap()
+            .status
+    }
+}
+
+#[tokio::test]
+async fn unreachable_bundle_is_disputed_once_then_claimed_as_withheld() {
+    let w = world().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cid = w
+        .commit(b"never published", "file:///nonexistent/bundle.jsonl")
+        .await;
+
+    let mut bot = Bot::new(w.config(dir.path())).await.unwrap();
+    let r = bot.run_once().await.unwrap();
+    assert_eq!(r.disputes_opened, 1, "{r:?}");
+    assert!(r.faults[0].1.contains("bundle unavailable"), "{r:?}");
+
+    // Exactly once: a second pass and a restarted bot (fresh process, same state dir) open nothing.
+    let r = bot.run_once().await.unwrap();
+    assert_eq!(r.disputes_opened, 0, "{r:?}");
+    drop(bot);
+    let mut bot = Bot::new(w.config(dir.path())).await.unwrap();
+    let r = bot.run_once().await.unwrap();
+    assert_eq!(r.disputes_opened, 0, "{r:?}");
+    assert_eq!(r.withheld_claimed, 0, "reveal window still open");
+
+    // After the reveal window, the withheld leaf is claimed: provider at fault.
+    w.provider
+        .anvil_increase_time(24 * 3600 + 10)
+        .await
+        .unwrap();
+    w.provider.anvil_mine(Some(1), None).await.unwrap();
+    let r = bot.run_once().await.unwrap();
+    assert_eq!(r.withheld_claimed, 1, "{r:?}");
+    assert_eq!(w.status(cid).await, CommitmentStatus::Rejected);
+
+    // The challenger's share and bond were credited and withdrawn.
+    let game = IDisputeGame::new(w.game, &w.provider);
+    assert_eq!(
+        game.credit(bot.address()).call().await.unwrap(),
+        U256::ZERO,
+        "credit withdrawn"
+    );
+    // The next pass sees the resolution (this process's counters; the bot was restarted above).
+    bot.run_once().await.unwrap();
+    let metrics = bot.shared().metrics.render();
+    assert!(
+        metrics.contains("verbench_challenger_disputes_won_total 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_bundle_is_reported_and_disputed_without_crashing() {
+    let w = world().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = tempfile::tempdir().unwrap();
+    // Published with the committed hash and size, but not a bundle (truncated header line).
+    let bytes = b"{\"kind\":\"header\",\"format\":\"verbench-bundle/1\"".to_vec();
+    let path = store.path().join("b.jsonl");
+    std::fs::write(&path, &bytes).unwrap();
+    let cid = w
+        .commit(&bytes, &format!("file://{}", path.display()))
+        .await;
+
+    let mut bot = Bot::new(w.config(dir.path())).await.unwrap();
+    let r = bot.run_once().await.unwrap();
+    assert_eq!(r.disputes_opened, 1, "{r:?}");
+    assert!(r.faults[0].1.contains("does not match"), "{r:?}");
+    assert_eq!(w.status(cid).await, CommitmentStatus::Active);
+    let entry = &bot.state().commitments[&cid];
+    assert!(entry.checked);
+    assert!(
+        entry
+            .note
+            .as_deref()
+            .unwrap_or("")
+            .contains("disputed leaf"),
+        "{entry:?}"
+    );
+}
+
+#[test]
+fn sampling_is_deterministic_and_follows_the_rate() {
+    let id = B256::repeat_byte(9);
+    let hits = (0..10_000u32)
+        .filter(|&i| verbench_challenger::sampled(1, id, i, 0.1))
+        .count();
+    assert!((800..1200).contains(&hits), "{hits}");
+    assert!((0..100).all(|i| verbench_challenger::sampled(1, id, i, 1.0)));
+    assert!(!(0..100).any(|i| verbench_challenger::sampled(1, id, i, 0.0)));
+    let a: Vec<bool> = (0..64)
+        .map(|i| verbench_challenger::sampled(5, id, i, 0.5))
+        .collect();
+    let b: Vec<bool> = (0..64)
+        .map(|i| verbench_challenger::sampled(5, id, i, 0.5))
+        .collect();
+    assert_eq!(a, b);
+}
