@@ -381,11 +381,18 @@ impl Bot {
                 self.update_dispute(e.disputeId, &e.dispute, Some(e.leafData));
             }
             IDisputeGameEvents::DisputeResolved(e) => {
+                // Count once: unless the stored struct already shows a final status.
                 let first = self
                     .state
                     .disputes
                     .get(&e.disputeId)
-                    .is_none_or(|d| !d.done);
+                    .and_then(|d| Dispute::abi_decode(&d.dispute).ok())
+                    .is_none_or(|d| {
+                        matches!(
+                            d.status,
+                            DisputeStatus::AwaitingReveal | DisputeStatus::Voting
+                        )
+                    });
                 if first && e.dispute.challenger == self.me {
                     let m = &self.shared.metrics;
                     if e.dispute.status == DisputeStatus::ProviderAtFault {
