@@ -24,6 +24,21 @@ pub enum KeySource {
     DevPlain(String),
 }
 
+/// Parses a private key written as exactly 32 bytes of hex (`0x` optional). Stricter than the
+/// signer's own parser, which accepts odd lengths and would turn a typo into another account.
+fn parse_key(text: &str, what: &str) -> Result<PrivateKeySigner> {
+    let digits = text.trim();
+    let digits = digits.strip_prefix("0x").unwrap_or(digits);
+    if digits.len() != 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::Key(format!(
+            "{what} is not 32 bytes of hex (64 hex digits)"
+        )));
+    }
+    digits
+        .parse()
+        .map_err(|_| Error::Key(format!("{what} is not a valid secp256k1 private key")))
+}
+
 /// Loads the signer; `chain_id` gates [`KeySource::DevPlain`]. Errors never include key material.
 pub fn load_signer(source: &KeySource, chain_id: u64) -> Result<PrivateKeySigner> {
     match source {
@@ -39,11 +54,7 @@ pub fn load_signer(source: &KeySource, chain_id: u64) -> Result<PrivateKeySigner
         KeySource::Env(var) => {
             let key = std::env::var(var)
                 .map_err(|_| Error::Key(format!("environment variable {var} is not set")))?;
-            key.trim().parse().map_err(|_| {
-                Error::Key(format!(
-                    "{var} does not hold a 0x-hex secp256k1 private key"
-                ))
-            })
+            parse_key(&key, var)
         }
         KeySource::DevPlain(key) => {
             if !DEV_CHAIN_IDS.contains(&chain_id) {
@@ -52,9 +63,7 @@ pub fn load_signer(source: &KeySource, chain_id: u64) -> Result<PrivateKeySigner
                      use a keystore or an environment variable"
                 )));
             }
-            key.trim()
-                .parse()
-                .map_err(|_| Error::Key("the dev key is not a 0x-hex secp256k1 private key".into()))
+            parse_key(key, "the dev key")
         }
     }
 }
@@ -73,6 +82,15 @@ mod tests {
             .to_string();
         assert!(err.contains("only accepted on development chains"), "{err}");
         assert!(!err.contains(&ANVIL_0[2..]), "errors never echo the key");
+    }
+
+    #[test]
+    fn malformed_keys_are_rejected_not_reinterpreted() {
+        let typo = format!("{ANVIL_0}2");
+        assert!(load_signer(&KeySource::DevPlain(typo), 31337).is_err());
+        assert!(load_signer(&KeySource::DevPlain(ANVIL_0[..65].into()), 31337).is_err());
+        assert!(load_signer(&KeySource::DevPlain("0xzz".into()), 31337).is_err());
+        assert!(load_signer(&KeySource::DevPlain(ANVIL_0[2..].into()), 31337).is_ok());
     }
 
     #[test]

@@ -85,6 +85,7 @@ pub async fn publish_and_commit<P: Provider, S: BundleStore>(
             uri,
         )
         .value(U256::from(task.spec.providerBond))
+        .from(provider_address)
         .send()
         .await
         .map_err(Error::rpc("commit"))?

@@ -278,6 +278,7 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(verbench_chain::Error::rpc("task"))?;
             if exists.providerBond.is_zero() {
                 game.registerTask(spec)
+                    .from(chain.me)
                     .send()
                     .await
                     .map_err(verbench_chain::Error::rpc("registerTask"))?

@@ -118,7 +118,7 @@ impl<P: Provider + Clone> Watcher<P> {
                 && state.openDisputes == 0
                 && now > c.challengeDeadline.to::<u64>()
             {
-                match game.finalize(c.clone()).send().await {
+                match game.finalize(c.clone()).from(self.me).send().await {
                     Ok(pending) => {
                         pending.get_receipt().await.map_err(|e| Error::Rpc {
                             what: "finalize".into(),
@@ -141,6 +141,7 @@ impl<P: Provider + Clone> Watcher<P> {
             .map_err(Error::rpc("credit"))?;
         if !owed.is_zero() {
             game.withdraw()
+                .from(self.me)
                 .send()
                 .await
                 .map_err(Error::rpc("withdraw"))?
@@ -177,6 +178,7 @@ impl<P: Provider + Clone> Watcher<P> {
         let siblings: Vec<B256> = proof.siblings.iter().map(|s| B256::from(*s)).collect();
         let game = IDisputeGame::new(self.game, &self.provider);
         game.revealLeaf(d.clone(), leaf.encode().into(), siblings)
+            .from(self.me)
             .send()
             .await
             .map_err(Error::rpc("revealLeaf"))?
