@@ -223,3 +223,174 @@ fn sampling_is_deterministic_and_follows_the_rate() {
         .collect();
     assert_eq!(a, b);
 }
+
+/// Commits a real 4-leaf tree (bundle never published), the challenger forces a reveal, the
+/// provider reveals, and two operator bots judge "provider at fault" (bundle unavailable), swap
+/// attestations over HTTP and resolve with a quorum.
+#[tokio::test]
+async fn operators_sign_collect_and_resolve() {
+    use alloy::primitives::Bytes;
+    use verbench_bundle::LeafV1;
+    use verbench_chain::bindings::{IDisputeGame::Dispute, IServiceManager};
+    let w = world().await;
+    let provider_addr = w.anvil.addresses()[1];
+    let leaves: Vec<LeafV1> = (0..4u64)
+        .map(|i| LeafV1 {
+            task_id: w.task_id.into(),
+            provider: provider_addr.into(),
+            index: i,
+            leaf_count: 4,
+            input_hash: [i as u8; 32],
+            output_hash: [9; 32],
+            toploc_hash: [8; 32],
+            score: 0,
+        })
+        .collect();
+    let hashes: Vec<[u8; 32]> = leaves.iter().map(|l| l.hash()).collect();
+    let tree = verbench_merkle::MerkleTree::from_leaf_hashes(&hashes).unwrap();
+
+    // Two operators with stake, registered before the dispute.
+    let sm_addr = IDisputeGame::new(w.game, &w.provider)
+        .serviceManager()
+        .call()
+        .await
+        .unwrap();
+    for i in [3usize, 4] {
+        let p = ProviderBuilder::new()
+            .wallet(alloy::signers::local::PrivateKeySigner::from(
+                w.anvil.keys()[i].clone(),
+            ))
+            .connect_http(w.anvil.endpoint_url());
+        IServiceManager::new(sm_addr, &p)
+            .registerOperator()
+            .value(U256::from(10u64.pow(18)))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+    }
+    w.provider.anvil_increase_time(5).await.unwrap();
+    w.provider.anvil_mine(Some(1), None).await.unwrap();
+
+    // Commit the real root with an unreachable bundle.
+    let pp = ProviderBuilder::new()
+        .wallet(alloy::signers::local::PrivateKeySigner::from(
+            w.anvil.keys()[1].clone(),
+        ))
+        .connect_http(w.anvil.endpoint_url());
+    let pgame = IDisputeGame::new(w.game, &pp);
+    let root = B256::from(tree.root());
+    pgame
+        .commit(
+            w.task_id,
+            root,
+            4,
+            B256::repeat_byte(5),
+            100,
+            U256::MAX,
+            "file:///missing".into(),
+        )
+        .value(U256::from(10u64.pow(18)))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let cid = pgame
+        .commitmentIdOf(w.task_id, provider_addr, root, 4)
+        .call()
+        .await
+        .unwrap();
+
+    // The challenger forces a reveal of leaf 0 and learns the dispute.
+    let cdir = tempfile::tempdir().unwrap();
+    let mut challenger = Bot::new(w.config(cdir.path())).await.unwrap();
+    assert_eq!(challenger.run_once().await.unwrap().disputes_opened, 1);
+    challenger.run_once().await.unwrap();
+    let (did, entry) = challenger.state().disputes.iter().next().unwrap();
+    let did = *did;
+    let dispute = <Dispute as alloy::sol_types::SolValue>::abi_decode(&entry.dispute).unwrap();
+    let index = dispute.leafIndex;
+
+    // The provider reveals.
+    let proof = tree.prove(u64::from(index)).unwrap();
+    pgame
+        .revealLeaf(
+            dispute,
+            Bytes::from(leaves[index as usize].encode()),
+            proof.siblings.iter().map(|s| B256::from(*s)).collect(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+
+    // Two operator bots, each serving its attestations and polling the other.
+    let la = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let lb = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (ua, ub) = (
+        format!("http://{}", la.local_addr().unwrap()),
+        format!("http://{}", lb.local_addr().unwrap()),
+    );
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let op = |i: usize, dir: &std::path::Path, peer: String| Config {
+        dev_key: Some(key_hex(&w.anvil, i)),
+        operator: true,
+        sample_rate: 0.0,
+        peers: vec![peer],
+        ..w.config(dir)
+    };
+    let mut a = Bot::new(op(3, da.path(), ub.clone())).await.unwrap();
+    let mut b = Bot::new(op(4, db.path(), ua.clone())).await.unwrap();
+    tokio::spawn(verbench_challenger::serve(
+        a.shared(),
+        la,
+        std::future::pending(),
+    ));
+    tokio::spawn(verbench_challenger::serve(
+        b.shared(),
+        lb,
+        std::future::pending(),
+    ));
+
+    let ra = a.run_once().await.unwrap();
+    assert_eq!(
+        ra.resolved, 0,
+        "one of two operators is not a quorum: {ra:?}"
+    );
+    let att: verbench_challenger::Attestation = reqwest::get(format!("{ua}/attestations/{did}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(att.outcome, 1, "provider at fault");
+    assert_eq!(att.signer, a.address());
+    let rb = b.run_once().await.unwrap();
+    assert_eq!(rb.resolved, 1, "{rb:?}");
+    assert_eq!(w.status(cid).await, CommitmentStatus::Rejected);
+    // A lost race is fine.
+    a.run_once().await.unwrap();
+    let health = reqwest::get(format!("{ub}/health"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(health, "ok");
+    let metrics = reqwest::get(format!("{ub}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("verbench_challenger_attestations_signed_total 1"),
+        "{metrics}"
+    );
+}
