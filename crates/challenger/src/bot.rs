@@ -299,13 +299,27 @@ impl Bot {
 
     /// Rewinds the cursor past any remembered block whose hash changed (a reorg).
     async fn detect_reorg(&mut self) -> anyhow::Result<()> {
+        let mut rewound_past = None;
         while let Some(&(n, hash)) = self.state.recent.last() {
             if self.block_hash(n).await? == Some(hash) {
+                if rewound_past.is_some() {
+                    // Everything after the last block still on the canonical chain is re-read;
+                    // event handling is idempotent (keyed by ids).
+                    self.state.cursor = self.state.cursor.min(n + 1);
+                }
                 return Ok(());
             }
             warn!(block = n, "reorg: remembered block changed; rewinding");
             self.state.recent.pop();
-            self.state.cursor = self.state.cursor.min(n);
+            rewound_past = Some(n);
+        }
+        if let Some(n) = rewound_past {
+            // No remembered block survived: rewind as deep as we remember.
+            let depth = self.cfg.reorg_depth as u64 * self.cfg.max_block_range.max(1);
+            self.state.cursor = self
+                .state
+                .cursor
+                .min(n.saturating_sub(depth).max(self.cfg.start_block));
         }
         Ok(())
     }

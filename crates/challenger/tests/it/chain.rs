@@ -394,3 +394,23 @@ async fn operators_sign_collect_and_resolve() {
         "{metrics}"
     );
 }
+
+/// A reorg under the cursor (anvil snapshot/revert) rewinds it: the commitment on the new
+/// branch is found and disputed.
+#[tokio::test]
+async fn reorg_rewinds_the_cursor() {
+    let w = world().await;
+    let dir = tempfile::tempdir().unwrap();
+    let snap = w.provider.anvil_snapshot().await.unwrap();
+    w.provider.anvil_mine(Some(5), None).await.unwrap();
+    let mut bot = Bot::new(w.config(dir.path())).await.unwrap();
+    let r = bot.run_once().await.unwrap();
+    assert_eq!(r.disputes_opened, 0);
+    let cursor = bot.state().cursor;
+    assert!(w.provider.anvil_revert(snap).await.unwrap());
+    let cid = w.commit(b"gone", "file:///nonexistent/reorg.jsonl").await;
+    assert!(w.provider.get_block_number().await.unwrap() < cursor);
+    let r = bot.run_once().await.unwrap();
+    assert_eq!(r.disputes_opened, 1, "{r:?}");
+    assert!(bot.state().commitments.contains_key(&cid));
+}
