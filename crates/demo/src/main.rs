@@ -1,108 +1,218 @@
-//! The README's demo (placeholder until the end-to-end flow lands): builds a Merkle tree over
-//! sample records, prints the root and one proof, then verifies that proof through the
-//! `MerkleVerifier` contract on a local anvil that it starts and stops itself.
+//! The README's demo: a local chain, an honest and a cheating provider on the real SmolLM2 model,
+//! a challenger that catches the cheat, operators that resolve the dispute, and the balances.
 #![allow(clippy::print_stdout)]
 
-use alloy::{
-    network::TransactionBuilder,
-    primitives::{FixedBytes, U256},
-    providers::{Provider, ProviderBuilder},
-    rpc::types::TransactionRequest,
-};
+use alloy::primitives::{utils::format_ether, U256};
 use anyhow::Context;
-use verbench_chain::{artifacts, bindings::IMerkleVerifier, local};
-use verbench_merkle::{to_hex, MerkleTree};
+use std::time::Instant;
+use verbench_chain::bindings::IDisputeGame::CommitmentStatus;
+use verbench_demo::{ether, role, small_dataset, Devnet, OperatorSet};
+use verbench_inference::{load, smollm2_path, WeightFormat};
+use verbench_provider::cheat::Cheat;
 
-const RECORDS: [&str; 7] = [
-    r#"{"item":0,"prompt":"2+2?","output":"4"}"#,
-    r#"{"item":1,"prompt":"Capital of France?","output":"Paris"}"#,
-    r#"{"item":2,"prompt":"Largest planet?","output":"Jupiter"}"#,
-    r#"{"item":3,"prompt":"H2O is?","output":"water"}"#,
-    r#"{"item":4,"prompt":"3*7?","output":"21"}"#,
-    r#"{"item":5,"prompt":"Opposite of hot?","output":"cold"}"#,
-    r#"{"item":6,"prompt":"Color of the sky?","output":"blue"}"#,
-];
-const PROVED: u64 = 5;
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let tree = MerkleTree::from_records(RECORDS)?;
-    let proof = tree.prove(PROVED)?;
-    let leaf = verbench_merkle::hash_leaf(RECORDS[PROVED as usize].as_bytes());
-    println!("tree of {} records", tree.leaf_count());
-    println!("  root    {}", to_hex(&tree.root()));
-    println!("  tree id {}  (keccak256(root || n))", to_hex(&tree.id()));
-    println!("proof of record {PROVED}: {}", RECORDS[PROVED as usize]);
-    println!("  leaf    {}", to_hex(&leaf));
-    for (level, sibling) in proof.siblings.iter().enumerate() {
-        println!("  sibling[{level}] {}", to_hex(sibling));
+fn status(s: CommitmentStatus) -> &'static str {
+    match s {
+        CommitmentStatus::Active => "active",
+        CommitmentStatus::Finalized => "FINALIZED",
+        CommitmentStatus::Rejected => "REJECTED",
+        CommitmentStatus::Frozen => "frozen",
+        _ => "unknown",
     }
-    proof
-        .verify(&tree.root(), &leaf)
-        .context("the Rust verifier rejected its own proof")?;
-    println!("Rust verifier: valid");
+}
 
-    let anvil = local::spawn_anvil()?;
-    println!("started anvil at {}", anvil.endpoint());
-    let provider = ProviderBuilder::new()
-        .wallet(anvil.wallet().context("anvil has no dev keys")?)
-        .connect_http(anvil.endpoint_url());
-    let bytecode = artifacts::creation_bytecode(
-        &artifacts::project_root().join("out"),
-        "MerkleVerifier",
-        "MerkleVerifier",
-    )?;
-    let receipt = provider
-        .send_transaction(TransactionRequest::default().with_deploy_code(bytecode))
-        .await?
-        .get_receipt()
-        .await?;
-    let address = receipt
-        .contract_address
-        .context("deployment receipt has no contract address")?;
-    println!(
-        "deployed MerkleVerifier at {address} (gas {})",
-        receipt.gas_used
-    );
-
-    let verifier = IMerkleVerifier::new(address, &provider);
-    let siblings: Vec<FixedBytes<32>> = proof.siblings.iter().map(|s| FixedBytes(*s)).collect();
-    let (root, n, index) = (
-        FixedBytes(tree.root()),
-        U256::from(tree.leaf_count()),
-        U256::from(PROVED),
-    );
-    let valid = verifier
-        .verify(siblings.clone(), root, n, index, FixedBytes(leaf))
-        .call()
-        .await?;
-    println!("on-chain verify(record {PROVED}, index {PROVED}):  {valid}");
-    let wrong_index = verifier
-        .verify(
-            siblings.clone(),
-            root,
-            n,
-            U256::from(PROVED - 1),
-            FixedBytes(leaf),
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
-        .call()
+        .with_writer(std::io::stderr)
+        .init();
+    let t0 = Instant::now();
+    let dir = std::env::temp_dir().join(format!("verbench-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let items: usize = std::env::var("VERBENCH_DEMO_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let (dataset, dataset_path) = small_dataset(&dir, items)?;
+    let model_path = smollm2_path();
+    println!(
+        "== verbench demo: {} benchmark items, model {}",
+        dataset.items.len(),
+        model_path.display()
+    );
+    let model = load(
+        &model_path,
+        WeightFormat::Quantized,
+        &verbench_inference::device(),
+    )
+    .with_context(|| {
+        format!(
+            "loading {} (run tools/fetch-models.sh)",
+            model_path.display()
+        )
+    })?;
+
+    let net = Devnet::start().await?;
+    println!(
+        "anvil at {}; DisputeGame {}, ServiceManager {}",
+        net.anvil.endpoint(),
+        net.deployment.dispute_game,
+        net.deployment.service_manager
+    );
+    net.register_operators(&role::OPERATORS, ether(10)).await?;
+    println!(
+        "operators {:?} registered with 10 ETH stake each",
+        role::OPERATORS.map(|i| net.address(i))
+    );
+    let task = net
+        .register_task(
+            &dataset,
+            alloy::primitives::B256::from(model.model.hash().0),
+            32,
+            3600,
+        )
         .await?;
     println!(
-        "on-chain verify(same proof, index {}):  {wrong_index}",
-        PROVED - 1
+        "task {} (model hash {}, dataset root 0x{}, bond 1 ETH, challenger bond 0.1 ETH)",
+        task.task_id,
+        task.spec.modelHash,
+        hex_root(&dataset)?
     );
-    let tampered_record = br#"{"item":5,"prompt":"Opposite of hot?","output":"warm"}"#;
-    let tampered = verifier
-        .verifyLeafData(siblings, root, n, index, tampered_record.to_vec().into())
-        .call()
+
+    let accounts = [role::HONEST, role::CHEAT, role::CHALLENGER];
+    let mut before = Vec::new();
+    for a in accounts {
+        before.push(net.balance(a).await?);
+    }
+
+    println!("\n-- providers generate, publish and commit");
+    let honest = net
+        .provide(role::HONEST, &task, &dataset, &model, None, &dir, true)
         .await?;
-    println!("on-chain verify(tampered record):     {tampered}");
-    drop(anvil);
-    println!("stopped anvil");
-    anyhow::ensure!(
-        valid && !wrong_index && !tampered,
-        "on-chain verification disagrees with the Rust verifier"
+    println!(
+        "honest   {}: root {} score {}",
+        net.address(role::HONEST),
+        honest.root,
+        honest.claimed_score_wad
     );
-    println!("OK: Rust and Solidity agree");
+    let cheat = net
+        .provide(
+            role::CHEAT,
+            &task,
+            &dataset,
+            &model,
+            Some(Cheat::ModelSwapQ4_0),
+            &dir,
+            true,
+        )
+        .await?;
+    println!("cheating {}: root {} score {} (generated with Q4_0 weights, claims the committed Q4_1 model)", net.address(role::CHEAT), cheat.root, cheat.claimed_score_wad);
+
+    println!("\n-- challenger samples and recomputes leaves (one dense prefill per item)");
+    let mut challenger = verbench_challenger::Bot::new(net.bot_config(
+        role::CHALLENGER,
+        &dir.join("challenger"),
+        &model_path,
+        &dataset_path,
+    ))
+    .await?;
+    let t = Instant::now();
+    let report = challenger.run_once().await?;
+    println!(
+        "checked {} leaves in {:.1}s, opened {} dispute(s)",
+        report.leaves_checked,
+        t.elapsed().as_secs_f64(),
+        report.disputes_opened
+    );
+    for (cid, why) in &report.faults {
+        println!("  fault in {cid}: {why}");
+    }
+
+    println!(
+        "\n-- operators recompute the disputed leaf and sign verdicts (EIP-712), one submits them"
+    );
+    let mut ops =
+        OperatorSet::start(&net, &role::OPERATORS, &dir, &model_path, &dataset_path).await?;
+    let resolved = ops.round().await?;
+    println!("disputes resolved: {resolved}");
+
+    println!("\n-- the challenge window passes; providers finalize and everyone withdraws");
+    net.advance(3601).await?;
+    for account in [role::HONEST, role::CHEAT] {
+        let watcher = verbench_provider::watch::Watcher {
+            provider: net.provider(account),
+            game: net.deployment.dispute_game,
+            me: net.address(account),
+            from_block: net.deployment.block_number,
+            bundle_dir: dir.join(format!("published-{account}")),
+        };
+        let pass = watcher.pass().await?;
+        println!(
+            "provider {account}: {} finalized, {} wei withdrawn",
+            pass.finalized, pass.withdrawn_wei
+        );
+    }
+    challenger.run_once().await?;
+
+    let game = net.game(role::ADMIN);
+    println!("\n== results");
+    for (name, c) in [("honest", &honest), ("cheating", &cheat)] {
+        let st = game
+            .commitmentState(c.commitment_id.parse()?)
+            .call()
+            .await?;
+        println!(
+            "{name:9} commitment {}: {}",
+            c.commitment_id,
+            status(st.status)
+        );
+    }
+    let names = ["honest provider", "cheating provider", "challenger"];
+    for (k, a) in accounts.iter().enumerate() {
+        let after = net.balance(*a).await?;
+        let delta = if after >= before[k] {
+            format!("+{}", format_ether(after - before[k]))
+        } else {
+            format!("-{}", format_ether(before[k] - after))
+        };
+        println!(
+            "{:18} {} ETH -> {} ETH ({delta}, gas included)",
+            names[k],
+            format_ether(before[k]),
+            format_ether(after)
+        );
+    }
+    let treasury = net.deployment.treasury;
+    println!(
+        "treasury {treasury} credit: {} wei",
+        game.credit(treasury).call().await.unwrap_or(U256::ZERO)
+    );
+    println!(
+        "\ndemo finished in {:.0}s (work files in {})",
+        t0.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    let honest_ok = game
+        .commitmentState(honest.commitment_id.parse()?)
+        .call()
+        .await?
+        .status
+        == CommitmentStatus::Finalized;
+    let cheat_caught = game
+        .commitmentState(cheat.commitment_id.parse()?)
+        .call()
+        .await?
+        .status
+        == CommitmentStatus::Rejected;
+    anyhow::ensure!(
+        honest_ok && cheat_caught,
+        "unexpected outcome: honest finalized = {honest_ok}, cheat rejected = {cheat_caught}"
+    );
     Ok(())
+}
+
+fn hex_root(d: &verbench_bundle::dataset::Dataset) -> anyhow::Result<String> {
+    Ok(hex::encode(d.root()?))
 }

@@ -1,0 +1,310 @@
+//! A local verbench network for the demo and the end-to-end scenarios: anvil, the contracts,
+//! operators with stake, a task over a dataset, providers (honest or not) and challenger bots.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+use alloy::{
+    node_bindings::AnvilInstance,
+    primitives::{aliases::U96, Address, B256, U256},
+    providers::{ext::AnvilApi, DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use verbench_bundle::{dataset::Dataset, store::DirStore};
+use verbench_chain::{
+    bindings::{
+        IDisputeGame::{self, GenerationParams, TaskSpec, ToplocParams},
+        IServiceManager,
+    },
+    deploy::{deploy, DeployParams, Deployment},
+    local,
+};
+use verbench_inference::LoadedModel;
+use verbench_provider::{cheat::Cheat, commit::Committed, run, task::TaskInfo};
+
+/// Roles by anvil account index.
+pub mod role {
+    /// Deploys and registers the task.
+    pub const ADMIN: usize = 0;
+    /// The honest provider.
+    pub const HONEST: usize = 1;
+    /// The cheating provider.
+    pub const CHEAT: usize = 2;
+    /// The challenger (not an operator).
+    pub const CHALLENGER: usize = 3;
+    /// Operators.
+    pub const OPERATORS: [usize; 3] = [4, 5, 6];
+}
+
+/// 1 ether.
+pub fn ether(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64).pow(U256::from(18u64))
+}
+
+/// A running local network.
+pub struct Devnet {
+    /// The anvil process (killed on drop).
+    pub anvil: AnvilInstance,
+    /// Addresses of the contracts.
+    pub deployment: Deployment,
+    /// A provider with the admin's wallet.
+    pub admin: DynProvider,
+}
+
+impl Devnet {
+    /// Starts anvil and deploys with short windows (reveal and voting: 10 minutes).
+    pub async fn start() -> anyhow::Result<Self> {
+        let anvil = local::spawn_anvil()?;
+        let admin = Self::provider_with(&anvil, role::ADMIN);
+        let params = DeployParams {
+            unbonding_delay: 86_400,
+            reveal_window: 600,
+            voting_period: 600,
+            ..DeployParams::default()
+        };
+        let deployment = deploy(&admin, anvil.addresses()[role::ADMIN], &params).await?;
+        Ok(Self {
+            anvil,
+            deployment,
+            admin,
+        })
+    }
+
+    fn provider_with(anvil: &AnvilInstance, account: usize) -> DynProvider {
+        let signer = PrivateKeySigner::from(anvil.keys()[account].clone());
+        ProviderBuilder::new()
+            .wallet(signer)
+            .connect_http(anvil.endpoint_url())
+            .erased()
+    }
+
+    /// An RPC provider signing as anvil account `account`.
+    pub fn provider(&self, account: usize) -> DynProvider {
+        Self::provider_with(&self.anvil, account)
+    }
+
+    /// Address of anvil account `account`.
+    pub fn address(&self, account: usize) -> Address {
+        self.anvil.addresses()[account]
+    }
+
+    /// 0x-hex private key of anvil account `account` (a development chain).
+    pub fn key_hex(&self, account: usize) -> String {
+        format!("0x{}", hex::encode(self.anvil.keys()[account].to_bytes()))
+    }
+
+    /// The DisputeGame as `account`.
+    pub fn game(&self, account: usize) -> IDisputeGame::IDisputeGameInstance<DynProvider> {
+        IDisputeGame::new(self.deployment.dispute_game, self.provider(account))
+    }
+
+    /// Registers each account in `accounts` as an operator with `stake`.
+    pub async fn register_operators(&self, accounts: &[usize], stake: U256) -> anyhow::Result<()> {
+        for &i in accounts {
+            IServiceManager::new(self.deployment.service_manager, self.provider(i))
+                .registerOperator()
+                .value(stake)
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
+        }
+        // Stake counts from the next second on: let a second pass.
+        self.advance(1).await
+    }
+
+    /// Moves the chain's clock forward by `seconds` and mines a block.
+    pub async fn advance(&self, seconds: u64) -> anyhow::Result<()> {
+        self.admin.anvil_increase_time(seconds).await?;
+        self.admin.anvil_mine(Some(1), None).await?;
+        Ok(())
+    }
+
+    /// Registers a greedy task over `dataset` for the model with `model_hash`.
+    pub async fn register_task(
+        &self,
+        dataset: &Dataset,
+        model_hash: B256,
+        max_new_tokens: u32,
+        challenge_window: u32,
+    ) -> anyhow::Result<TaskInfo> {
+        let spec = TaskSpec {
+            modelHash: model_hash,
+            datasetRoot: B256::from(dataset.root()?),
+            datasetSize: u32::try_from(dataset.items.len())?,
+            generation: GenerationParams {
+                maxNewTokens: max_new_tokens,
+                temperatureMilli: 0,
+                seed: 0,
+            },
+            toploc: ToplocParams {
+                topk: 128,
+                decodeBatchingSize: 32,
+                maxMantErrMeanMilli: 10_000,
+                maxMantErrMedianMilli: 8_000,
+                minExpMatches: 90,
+            },
+            providerBond: U96::from(10u64.pow(18)),
+            challengerBond: U96::from(10u64.pow(17)),
+            challengeWindow: challenge_window,
+        };
+        let game = self.game(role::ADMIN);
+        game.registerTask(spec.clone())
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        let task_id = game.taskIdOf(spec.clone()).call().await?;
+        Ok(TaskInfo { task_id, spec })
+    }
+
+    /// Runs a provider (account `account`) over `dataset` and commits; `cheat` makes it dishonest.
+    /// `publish` false commits a URI where nothing is published (withheld data).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn provide(
+        &self,
+        account: usize,
+        task: &TaskInfo,
+        dataset: &Dataset,
+        model: &LoadedModel,
+        cheat: Option<Cheat>,
+        dir: &Path,
+        publish: bool,
+    ) -> anyhow::Result<Committed> {
+        let me = self.address(account);
+        let header = task.header(self.deployment.chain_id, self.deployment.dispute_game, me);
+        let bundle = dir.join(format!("work-{account}.jsonl"));
+        let opts = run::RunOptions {
+            sampling: task.sampling(),
+            progress: false,
+            cheat,
+        };
+        let finished = tokio::task::block_in_place(|| {
+            run::generate_bundle(&header, dataset, model, &bundle, &opts)
+        })?;
+        let store_dir = if publish {
+            dir.join(format!("published-{account}"))
+        } else {
+            dir.join("nowhere")
+        };
+        let store = DirStore {
+            dir: store_dir.clone(),
+            base_url: None,
+        };
+        let provider = self.provider(account);
+        let committed = verbench_provider::commit::publish_and_commit(
+            &provider,
+            self.deployment.dispute_game,
+            me,
+            task,
+            &finished,
+            &store,
+        )
+        .await?;
+        if !publish {
+            std::fs::remove_dir_all(&store_dir)
+                .with_context(|| format!("unpublishing {}", store_dir.display()))?;
+        }
+        Ok(committed)
+    }
+
+    /// A challenger-bot configuration for `account`.
+    pub fn bot_config(
+        &self,
+        account: usize,
+        state_dir: &Path,
+        model: &Path,
+        dataset: &Path,
+    ) -> verbench_challenger::Config {
+        verbench_challenger::Config {
+            rpc_url: self.anvil.endpoint(),
+            game: self.deployment.dispute_game,
+            start_block: self.deployment.block_number,
+            dev_key: Some(self.key_hex(account)),
+            state_dir: state_dir.to_path_buf(),
+            confirmations: 0,
+            sample_rate: 1.0,
+            seed: 1,
+            model: Some(model.to_path_buf()),
+            datasets: vec![dataset.to_path_buf()],
+            poll_interval_ms: 200,
+            ..verbench_challenger::Config::default()
+        }
+    }
+
+    /// ETH balance of `account`.
+    pub async fn balance(&self, account: usize) -> anyhow::Result<U256> {
+        Ok(self.admin.get_balance(self.address(account)).await?)
+    }
+}
+
+/// Operator bots wired to each other over HTTP (each serves its attestations and polls the others).
+pub struct OperatorSet {
+    /// The bots.
+    pub bots: Vec<verbench_challenger::Bot>,
+}
+
+impl OperatorSet {
+    /// Starts one bot per account in `accounts`, each with an HTTP server on a free port.
+    pub async fn start(
+        devnet: &Devnet,
+        accounts: &[usize],
+        root: &Path,
+        model: &Path,
+        dataset: &Path,
+    ) -> anyhow::Result<Self> {
+        let mut listeners = Vec::new();
+        for _ in accounts {
+            listeners.push(tokio::net::TcpListener::bind("127.0.0.1:0").await?);
+        }
+        let urls: Vec<String> = listeners
+            .iter()
+            .map(|l| l.local_addr().map(|a| format!("http://{a}")))
+            .collect::<Result<_, _>>()?;
+        let mut bots = Vec::new();
+        for (k, (&account, listener)) in accounts.iter().zip(listeners).enumerate() {
+            let mut cfg = devnet.bot_config(
+                account,
+                &root.join(format!("operator-{account}")),
+                model,
+                dataset,
+            );
+            cfg.operator = true;
+            cfg.sample_rate = 0.0;
+            cfg.peers = urls
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != k)
+                .map(|(_, u)| u.clone())
+                .collect();
+            let bot = verbench_challenger::Bot::new(cfg).await?;
+            tokio::spawn(verbench_challenger::serve(
+                bot.shared(),
+                listener,
+                std::future::pending(),
+            ));
+            bots.push(bot);
+        }
+        Ok(Self { bots })
+    }
+
+    /// Every bot takes one step, twice (sign and serve, then collect and resolve).
+    pub async fn round(&mut self) -> anyhow::Result<usize> {
+        let mut resolved = 0;
+        for _ in 0..2 {
+            for bot in &mut self.bots {
+                resolved += bot.run_once().await?.resolved;
+            }
+        }
+        Ok(resolved)
+    }
+}
+
+/// The first `n` items of the project's mini benchmark, written to `dir/dataset.jsonl`.
+pub fn small_dataset(dir: &Path, n: usize) -> anyhow::Result<(Dataset, PathBuf)> {
+    let mut d = verbench_bundle::dataset::mini_benchmark();
+    d.items.truncate(n);
+    let path = dir.join("dataset.jsonl");
+    std::fs::write(&path, d.to_jsonl())?;
+    Ok((d, path))
+}
