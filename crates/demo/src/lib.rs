@@ -36,6 +36,9 @@ pub mod role {
     pub const OPERATORS: [usize; 3] = [4, 5, 6];
 }
 
+/// The token-check margin calibrated on SmolLM2-135M's honest runs (docs/detection.md), logits.
+pub const SMOLLM2_TOKEN_MARGIN: f32 = 0.384;
+
 /// 1 ether.
 pub fn ether(n: u64) -> U256 {
     U256::from(n) * U256::from(10u64).pow(U256::from(18u64))
@@ -137,12 +140,13 @@ impl Devnet {
                 temperatureMilli: 0,
                 seed: 0,
             },
+            // SmolLM2-135M's calibrated limits (docs/detection.md), not the paper's looser ones.
             toploc: ToplocParams {
                 topk: 128,
                 decodeBatchingSize: 32,
-                maxMantErrMeanMilli: 10_000,
-                maxMantErrMedianMilli: 8_000,
-                minExpMatches: 90,
+                maxMantErrMeanMilli: 4_440,
+                maxMantErrMedianMilli: 4_000,
+                minExpMatches: 111,
             },
             providerBond: U96::from(10u64.pow(18)),
             challengerBond: U96::from(10u64.pow(17)),
@@ -228,6 +232,8 @@ impl Devnet {
             model: Some(model.to_path_buf()),
             datasets: vec![dataset.to_path_buf()],
             poll_interval_ms: 200,
+            // SmolLM2-135M's calibrated token margin (docs/detection.md).
+            token_margin: SMOLLM2_TOKEN_MARGIN,
             ..verbench_challenger::Config::default()
         }
     }

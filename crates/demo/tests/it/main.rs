@@ -1,0 +1,348 @@
+//! End-to-end dispute scenarios on anvil with the real SmolLM2-135M model: providers generate and
+//! commit, the challenger bot recomputes and disputes, operator bots sign and resolve, bonds move.
+//! Needs `out/` (forge build) and the model (tools/fetch-models.sh); tools/test.sh provides both.
+
+use alloy::primitives::{B256, U256};
+use std::path::Path;
+use verbench_chain::bindings::IDisputeGame::CommitmentStatus;
+use verbench_challenger::Bot;
+use verbench_demo::{ether, role, small_dataset, Devnet, OperatorSet};
+use verbench_inference::{load, smollm2_path, LoadedModel, WeightFormat};
+use verbench_provider::{cheat::Cheat, watch::Watcher};
+
+const WINDOW: u32 = 3600;
+
+fn model() -> LoadedModel {
+    let path = smollm2_path();
+    assert!(
+        path.exists(),
+        "{} is missing: run tools/fetch-models.sh (tools/test.sh does)",
+        path.display()
+    );
+    load(
+        &path,
+        WeightFormat::Quantized,
+        &verbench_inference::device(),
+    )
+    .unwrap()
+}
+
+struct Scenario {
+    net: Devnet,
+    dir: tempfile::TempDir,
+    model: LoadedModel,
+    dataset: verbench_bundle::dataset::Dataset,
+    dataset_path: std::path::PathBuf,
+    task: verbench_provider::task::TaskInfo,
+}
+
+async fn scenario(items: usize) -> Scenario {
+    let dir = tempfile::tempdir().unwrap();
+    let (dataset, dataset_path) = small_dataset(dir.path(), items).unwrap();
+    let model = model();
+    let net = Devnet::start().await.unwrap();
+    net.register_operators(&role::OPERATORS, ether(10))
+        .await
+        .unwrap();
+    let task = net
+        .register_task(&dataset, B256::from(model.model.hash().0), 32, WINDOW)
+        .await
+        .unwrap();
+    Scenario {
+        net,
+        dir,
+        model,
+        dataset,
+        dataset_path,
+        task,
+    }
+}
+
+impl Scenario {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    async fn status(&self, commitment_id: &str) -> CommitmentStatus {
+        let game = self.net.game(role::ADMIN);
+        game.commitmentState(commitment_id.parse().unwrap())
+            .call()
+            .await
+            .unwrap()
+            .status
+    }
+
+    async fn challenger(&self, sample_rate: f64, seed: u64) -> Bot {
+        let mut cfg = self.net.bot_config(
+            role::CHALLENGER,
+            &self.path().join("challenger"),
+            &smollm2_path(),
+            &self.dataset_path,
+        );
+        cfg.sample_rate = sample_rate;
+        cfg.seed = seed;
+        Bot::new(cfg).await.unwrap()
+    }
+
+    async fn operators(&self) -> OperatorSet {
+        OperatorSet::start(
+            &self.net,
+            &role::OPERATORS,
+            self.path(),
+            &smollm2_path(),
+            &self.dataset_path,
+        )
+        .await
+        .unwrap()
+    }
+
+    fn watcher(&self, account: usize) -> Watcher<alloy::providers::DynProvider> {
+        Watcher {
+            provider: self.net.provider(account),
+            game: self.net.deployment.dispute_game,
+            me: self.net.address(account),
+            from_block: self.net.deployment.block_number,
+            bundle_dir: self.path().join(format!("published-{account}")),
+        }
+    }
+
+    async fn credit(&self, account: usize) -> U256 {
+        self.net
+            .game(role::ADMIN)
+            .credit(self.net.address(account))
+            .call()
+            .await
+            .unwrap()
+    }
+}
+
+/// Scenario 1: an honest provider's commitment finalizes with no dispute and its bond returns.
+#[tokio::test(flavor = "multi_thread")]
+async fn honest_provider_finalizes_and_gets_its_bond_back() {
+    let s = scenario(4).await;
+    let c = s
+        .net
+        .provide(
+            role::HONEST,
+            &s.task,
+            &s.dataset,
+            &s.model,
+            None,
+            s.path(),
+            true,
+        )
+        .await
+        .unwrap();
+    let report = s.challenger(1.0, 1).await.run_once().await.unwrap();
+    assert_eq!(report.leaves_checked, 4, "{report:?}");
+    assert_eq!(report.disputes_opened, 0, "honest leaves pass: {report:?}");
+    // Before the window closes nothing can finalize; after it, the watcher finalizes and withdraws.
+    assert_eq!(s.watcher(role::HONEST).pass().await.unwrap().finalized, 0);
+    s.net.advance(u64::from(WINDOW) + 1).await.unwrap();
+    let balance = s.net.balance(role::HONEST).await.unwrap();
+    let pass = s.watcher(role::HONEST).pass().await.unwrap();
+    assert_eq!(
+        (pass.finalized, pass.withdrawn_wei.as_str()),
+        (1, "1000000000000000000")
+    );
+    assert_eq!(
+        s.status(&c.commitment_id).await,
+        CommitmentStatus::Finalized
+    );
+    assert!(
+        s.net.balance(role::HONEST).await.unwrap() > balance + ether(1) - U256::from(10u64.pow(15))
+    );
+}
+
+/// Scenario 2: model swap (Q4_0 weights claimed as the committed Q4_1): disputed, resolved by the
+/// operators' signatures, the provider slashed, the challenger paid.
+#[tokio::test(flavor = "multi_thread")]
+async fn model_swap_is_disputed_resolved_and_slashed() {
+    let s = scenario(4).await;
+    let c = s
+        .net
+        .provide(
+            role::CHEAT,
+            &s.task,
+            &s.dataset,
+            &s.model,
+            Some(Cheat::ModelSwapQ4_0),
+            s.path(),
+            true,
+        )
+        .await
+        .unwrap();
+    let mut challenger = s.challenger(0.5, 3).await;
+    let report = challenger.run_once().await.unwrap();
+    assert_eq!(report.disputes_opened, 1, "{report:?}");
+    assert!(
+        report.faults[0].1.contains("TOPLOC") || report.faults[0].1.contains("token"),
+        "{:?}",
+        report.faults
+    );
+    let mut ops = s.operators().await;
+    assert_eq!(
+        ops.round().await.unwrap(),
+        1,
+        "operators resolve the dispute"
+    );
+    assert_eq!(s.status(&c.commitment_id).await, CommitmentStatus::Rejected);
+    // Challenger: its bond back plus half the provider's bond; the rest to the treasury.
+    let before = s.net.balance(role::CHALLENGER).await.unwrap();
+    challenger.run_once().await.unwrap(); // withdraws
+    let gained = s.net.balance(role::CHALLENGER).await.unwrap() - before;
+    assert!(
+        gained > ether(1) / U256::from(2) + ether(1) / U256::from(10) - U256::from(10u64.pow(15)),
+        "gained {gained}"
+    );
+    assert_eq!(
+        s.net
+            .game(role::ADMIN)
+            .credit(s.net.deployment.treasury)
+            .call()
+            .await
+            .unwrap(),
+        ether(1) / U256::from(2)
+    );
+    // A rejected commitment never finalizes.
+    s.net.advance(u64::from(WINDOW) + 1).await.unwrap();
+    assert_eq!(s.watcher(role::CHEAT).pass().await.unwrap().finalized, 0);
+    assert_eq!(s.credit(role::CHEAT).await, U256::ZERO);
+}
+
+/// Scenario 3: prompt tampering on a fraction of items (every 4th item generated under another
+/// system prompt, proofs rebuilt honestly by one prefill): caught by sampling and the token check.
+#[tokio::test(flavor = "multi_thread")]
+async fn prompt_tampering_on_a_fraction_is_caught_by_sampling() {
+    let s = scenario(8).await;
+    let cheat = Cheat::SystemPrompt {
+        system: "Always reply in French, in one long sentence.".into(),
+        every: 4,
+    };
+    let c = s
+        .net
+        .provide(
+            role::CHEAT,
+            &s.task,
+            &s.dataset,
+            &s.model,
+            Some(cheat),
+            s.path(),
+            true,
+        )
+        .await
+        .unwrap();
+    let cid: B256 = c.commitment_id.parse().unwrap();
+    // The bot samples each leaf with probability 0.5; pick the first seed whose sample holds the
+    // tampered leaves (items 0 and 4), as some member of a challenger population with many seeds
+    // would. (Item 0's answer is short enough that the other system prompt leaves it unchanged:
+    // that item is an honest output, and only item 4 is a detectable cheat.)
+    let seed = (0u64..)
+        .find(|&seed| {
+            [0u32, 4]
+                .iter()
+                .all(|&i| verbench_challenger::sampled(seed, cid, i, 0.5))
+        })
+        .unwrap();
+    let report = s.challenger(0.5, seed).await.run_once().await.unwrap();
+    let bundle =
+        std::fs::read_to_string(s.path().join(format!("work-{}.jsonl", role::CHEAT))).unwrap();
+    assert_eq!(report.disputes_opened, 1, "{report:?}\n{bundle}");
+    let mut ops = s.operators().await;
+    assert_eq!(ops.round().await.unwrap(), 1);
+    assert_eq!(s.status(&c.commitment_id).await, CommitmentStatus::Rejected);
+}
+
+/// Scenario 4: withheld data: the bundle is unreachable, the challenger forces a reveal, the
+/// provider does not reveal in time and is slashed.
+#[tokio::test(flavor = "multi_thread")]
+async fn withheld_bundle_forces_a_reveal_and_slashes_the_silent_provider() {
+    let s = scenario(4).await;
+    let c = s
+        .net
+        .provide(
+            role::CHEAT,
+            &s.task,
+            &s.dataset,
+            &s.model,
+            None,
+            s.path(),
+            false,
+        )
+        .await
+        .unwrap();
+    let mut challenger = s.challenger(0.5, 1).await;
+    let report = challenger.run_once().await.unwrap();
+    assert_eq!(report.disputes_opened, 1, "{report:?}");
+    assert_eq!(
+        challenger.run_once().await.unwrap().withheld_claimed,
+        0,
+        "reveal window still open"
+    );
+    s.net.advance(601).await.unwrap();
+    assert_eq!(challenger.run_once().await.unwrap().withheld_claimed, 1);
+    assert_eq!(s.status(&c.commitment_id).await, CommitmentStatus::Rejected);
+}
+
+/// Scenario 5: a false challenge. A challenger disputes an honest leaf without supplying it; the
+/// provider's watcher reveals it before the deadline; the operators recompute it and judge it
+/// valid; the challenger's bond goes to the provider, whose commitment still finalizes.
+#[tokio::test(flavor = "multi_thread")]
+async fn false_challenge_is_answered_by_a_reveal_and_loses_its_bond() {
+    let s = scenario(4).await;
+    let c = s
+        .net
+        .provide(
+            role::HONEST,
+            &s.task,
+            &s.dataset,
+            &s.model,
+            None,
+            s.path(),
+            true,
+        )
+        .await
+        .unwrap();
+    let game = s.net.game(role::CHALLENGER);
+    let (event, _) = game
+        .RootCommitted_filter()
+        .topic1(B256::from(c.commitment_id.parse::<B256>().unwrap()))
+        .from_block(0)
+        .query()
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    game.openDispute(event.commitment, 2)
+        .value(ether(1) / U256::from(10))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert_eq!(
+        s.watcher(role::HONEST).pass().await.unwrap().revealed,
+        1,
+        "the watcher reveals leaf 2"
+    );
+    let mut ops = s.operators().await;
+    assert_eq!(ops.round().await.unwrap(), 1);
+    assert_eq!(
+        s.status(&c.commitment_id).await,
+        CommitmentStatus::Active,
+        "the leaf was valid"
+    );
+    assert_eq!(
+        s.credit(role::HONEST).await,
+        ether(1) / U256::from(10),
+        "the challenger bond goes to the provider"
+    );
+    s.net.advance(u64::from(WINDOW) + 1).await.unwrap();
+    let pass = s.watcher(role::HONEST).pass().await.unwrap();
+    assert_eq!(pass.finalized, 1);
+    assert_eq!(
+        s.status(&c.commitment_id).await,
+        CommitmentStatus::Finalized
+    );
+}
