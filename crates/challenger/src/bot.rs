@@ -718,6 +718,9 @@ impl Bot {
     ) -> anyhow::Result<Sent> {
         match call.await {
             Ok(pending) => {
+                if what.starts_with("openDispute") {
+                    failpoint("after-send");
+                }
                 let receipt = pending.get_receipt().await?;
                 if receipt.status() {
                     info!(what, tx = %receipt.transaction_hash, "sent");
@@ -758,6 +761,7 @@ impl Bot {
             };
             let c = Commitment::abi_decode(&entry.commitment)?;
             let bond = U256::from(self.game.task(c.taskId).call().await?.challengerBond);
+            failpoint("before-send");
             let sent = match &intent.leaf {
                 None => {
                     self.send(
@@ -779,6 +783,7 @@ impl Bot {
             };
             match sent {
                 Sent::Ok => {
+                    failpoint("after-receipt");
                     info!(dispute = %did, index = intent.index, reason = %intent.reason, "dispute opened");
                     Metrics::inc(&self.shared.metrics.disputes_opened);
                     report.disputes_opened += 1;
@@ -846,6 +851,9 @@ impl Bot {
             if d.status != DisputeStatus::Voting {
                 self.mark_done(did);
                 continue;
+            }
+            if mine {
+                failpoint("voting");
             }
             if now > u48(d.voteDeadline) {
                 if mine || self.cfg.operator {
@@ -1115,5 +1123,15 @@ async fn ws_wakeups(
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(60));
+    }
+}
+
+/// Crash-test hook: when `VERBENCH_FAILPOINT` names this point, the process aborts on the spot (no
+/// state saved, no destructors: what SIGKILL does), so tests can kill the bot at exact steps of a
+/// dispute (`before-send`, `after-send`, `after-receipt`, `voting`). Unset in production.
+fn failpoint(name: &str) {
+    if std::env::var("VERBENCH_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("verbench-challenger: failpoint {name}: aborting");
+        std::process::abort();
     }
 }

@@ -12,19 +12,19 @@ use verbench_chain::{
 };
 use verbench_challenger::{Bot, Config};
 
-struct World {
-    anvil: AnvilInstance,
-    provider: DynProvider,
-    game: Address,
-    task_id: B256,
-    start_block: u64,
+pub(crate) struct World {
+    pub(crate) anvil: AnvilInstance,
+    pub(crate) provider: DynProvider,
+    pub(crate) game: Address,
+    pub(crate) task_id: B256,
+    pub(crate) start_block: u64,
 }
 
-fn key_hex(anvil: &AnvilInstance, i: usize) -> String {
+pub(crate) fn key_hex(anvil: &AnvilInstance, i: usize) -> String {
     format!("0x{}", hex::encode(anvil.keys()[i].to_bytes()))
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let anvil = local::spawn_anvil().unwrap();
     let from = anvil.addresses()[0];
     let provider = ProviderBuilder::new()
@@ -74,7 +74,7 @@ async fn world() -> World {
 
 impl World {
     /// Commits as anvil account 1 with the given bundle bytes' hash and size and `uri`.
-    async fn commit(&self, bundle: &[u8], uri: &str) -> B256 {
+    pub(crate) async fn commit(&self, bundle: &[u8], uri: &str) -> B256 {
         let p = ProviderBuilder::new()
             .wallet(alloy::signers::local::PrivateKeySigner::from(
                 self.anvil.keys()[1].clone(),
@@ -104,7 +104,7 @@ impl World {
             .unwrap()
     }
 
-    fn config(&self, state_dir: &std::path::Path) -> Config {
+    pub(crate) fn config(&self, state_dir: &std::path::Path) -> Config {
         Config {
             rpc_url: self.anvil.endpoint(),
             game: self.game,
@@ -118,7 +118,7 @@ impl World {
         }
     }
 
-    async fn status(&self, commitment_id: B256) -> CommitmentStatus {
+    pub(crate) async fn status(&self, commitment_id: B256) -> CommitmentStatus {
         IDisputeGame::new(self.game, &self.provider)
             .commitmentState(commitment_id)
             .call()
@@ -413,4 +413,72 @@ async fn reorg_rewinds_the_cursor() {
     let r = bot.run_once().await.unwrap();
     assert_eq!(r.disputes_opened, 1, "{r:?}");
     assert!(bot.state().commitments.contains_key(&cid));
+}
+
+impl World {
+    /// Commits `root` (4 leaves) as anvil account 1 with an unpublished bundle at `uri`.
+    pub(crate) async fn commit_root(&self, root: B256, uri: &str) -> B256 {
+        let p = ProviderBuilder::new()
+            .wallet(alloy::signers::local::PrivateKeySigner::from(
+                self.anvil.keys()[1].clone(),
+            ))
+            .connect_http(self.anvil.endpoint_url());
+        let game = IDisputeGame::new(self.game, &p);
+        game.commit(
+            self.task_id,
+            root,
+            4,
+            B256::repeat_byte(5),
+            100,
+            U256::MAX,
+            uri.into(),
+        )
+        .value(U256::from(10u64.pow(18)))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+        game.commitmentIdOf(self.task_id, self.anvil.addresses()[1], root, 4)
+            .call()
+            .await
+            .unwrap()
+    }
+
+    /// Reveals the leaf of the first dispute opened on `cid`, as the provider.
+    pub(crate) async fn reveal_first_dispute(
+        &self,
+        cid: B256,
+        leaves: &[verbench_bundle::LeafV1],
+        tree: &verbench_merkle::MerkleTree,
+    ) {
+        let p = ProviderBuilder::new()
+            .wallet(alloy::signers::local::PrivateKeySigner::from(
+                self.anvil.keys()[1].clone(),
+            ))
+            .connect_http(self.anvil.endpoint_url());
+        let game = IDisputeGame::new(self.game, &p);
+        let opened = game
+            .DisputeOpened_filter()
+            .topic2(cid)
+            .from_block(0)
+            .query()
+            .await
+            .unwrap();
+        let d = opened[0].0.dispute.clone();
+        let i = d.leafIndex as usize;
+        let proof = tree.prove(i as u64).unwrap();
+        game.revealLeaf(
+            d,
+            alloy::primitives::Bytes::from(leaves[i].encode()),
+            proof.siblings.iter().map(|s| B256::from(*s)).collect(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    }
 }

@@ -3,3 +3,4 @@
 
 mod chain;
 mod judge;
+mod kill;
