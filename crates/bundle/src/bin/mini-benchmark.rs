@@ -3,7 +3,9 @@
 //! `cargo run -p verbench-bundle --bin mini-benchmark -- crates/bundle/data/mini-qa.jsonl`
 
 fn main() -> std::io::Result<()> {
-    let out = std::env::args().nth(1).unwrap_or_else(|| "crates/bundle/data/mini-qa.jsonl".into());
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "crates/bundle/data/mini-qa.jsonl".into());
     std::fs::write(&out, verbench_bundle::dataset::mini_benchmark().to_jsonl())?;
     eprintln!("wrote {out}");
     Ok(())
