@@ -482,3 +482,162 @@ impl World {
         .unwrap();
     }
 }
+
+/// Scenario 7: malformed bundles (truncated, wrong leaf count, bad base64, items that do not match
+/// the committed root), each published under its committed hash and size: the bot names the
+/// problem, disputes (forcing a reveal of the leaf it cannot trust), and never crashes.
+#[tokio::test]
+async fn malformed_bundles_are_named_disputed_and_never_crash_the_bot() {
+    use base64::Engine as _;
+    use verbench_bundle::{
+        leaf::input_hash, BundleWriter, GenerationParams as G, Header, Item, ToplocParams as T,
+        FORMAT,
+    };
+    use verbench_merkle::to_hex;
+
+    let w = world().await;
+    let provider = w.anvil.addresses()[1];
+    let dir = tempfile::tempdir().unwrap();
+    let header = Header {
+        format: FORMAT.into(),
+        chain_id: 31337,
+        game: format!("{:#x}", w.game),
+        task_id: to_hex(&w.task_id.0),
+        provider: format!("{provider:#x}"),
+        model_hash: to_hex(&[1; 32]),
+        dataset_root: to_hex(&[2; 32]),
+        leaf_count: 4,
+        generation: G {
+            max_new_tokens: 16,
+            temperature_milli: 0,
+            seed: 0,
+        },
+        toploc: T {
+            topk: 128,
+            decode_batching_size: 32,
+        },
+    };
+    let good = dir.path().join("good.jsonl");
+    let mut writer = BundleWriter::create_or_resume(&good, header).unwrap();
+    for i in 0..4u64 {
+        let input = format!("question {i}");
+        writer
+            .append(Item {
+                index: i,
+                input_hash: to_hex(&input_hash(&input)),
+                input,
+                output_tokens: vec![1, 2, 3],
+                output_text: "a b c".into(),
+                score_wad: "0".into(),
+                proofs: vec![base64::engine::general_purpose::STANDARD.encode([0u8; 258])],
+                leaf_hash: String::new(),
+            })
+            .unwrap();
+    }
+    let root = B256::from(writer.finish().unwrap().tree.root());
+    let text = std::fs::read_to_string(&good).unwrap();
+    let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let edit = |line: usize, f: &dyn Fn(&mut serde_json::Value)| -> String {
+        let mut out = lines.clone();
+        let mut v: serde_json::Value = serde_json::from_str(&out[line]).unwrap();
+        f(&mut v);
+        out[line] = v.to_string();
+        out.join("\n") + "\n"
+    };
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("truncated", text[..text.len() - 40].to_owned(), "torn"),
+        (
+            "wrong leaf count",
+            edit(0, &|v| v["leaf_count"] = 5.into()),
+            "leaf hash",
+        ),
+        (
+            "bad base64",
+            edit(2, &|v| v["proofs"][0] = "%%%".into()),
+            "base64",
+        ),
+        (
+            "items do not match the root",
+            {
+                // A self-consistent bundle (leaf hashes and end line recomputed) for other outputs.
+                let mut out = lines.clone();
+                let mut v: serde_json::Value = serde_json::from_str(&out[1]).unwrap();
+                v["output_tokens"] = serde_json::json!([7, 7, 7]);
+                out[1] = v.to_string();
+                let bad = dir.path().join("bad-items.jsonl");
+                let verbench_bundle::Line::Header(h) = serde_json::from_str(&out[0]).unwrap()
+                else {
+                    panic!("first line is the header")
+                };
+                let mut wr = BundleWriter::create_or_resume(&bad, h).unwrap();
+                for line in &out[1..5] {
+                    let verbench_bundle::Line::Item(mut item) = serde_json::from_str(line).unwrap()
+                    else {
+                        panic!("item line")
+                    };
+                    item.leaf_hash.clear();
+                    wr.append(item).unwrap();
+                }
+                wr.finish().unwrap();
+                std::fs::read_to_string(&bad).unwrap()
+            },
+            "root",
+        ),
+    ];
+    for (name, bytes, expect) in cases {
+        let path = dir.path().join(format!("{}.jsonl", name.replace(' ', "-")));
+        std::fs::write(&path, &bytes).unwrap();
+        let p = ProviderBuilder::new()
+            .wallet(alloy::signers::local::PrivateKeySigner::from(
+                w.anvil.keys()[1].clone(),
+            ))
+            .connect_http(w.anvil.endpoint_url());
+        let game = IDisputeGame::new(w.game, &p);
+        // Commitment ids derive from the root: the cases that fail before the root comparison get
+        // a root salted with their bundle hash, so that each case is a commitment of its own.
+        let hash = keccak256(bytes.as_bytes());
+        let committed_root = if name == "items do not match the root" {
+            root
+        } else {
+            keccak256([root.as_slice(), hash.as_slice()].concat())
+        };
+        game.commit(
+            w.task_id,
+            committed_root,
+            4,
+            hash,
+            bytes.len() as u64,
+            U256::MAX,
+            format!("file://{}", path.display()),
+        )
+        .value(U256::from(10u64.pow(18)))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+        let cid = game
+            .commitmentIdOf(w.task_id, provider, committed_root, 4)
+            .call()
+            .await
+            .unwrap();
+        // A fresh bot also sees the earlier cases' commitments (already disputed on chain).
+        let state = tempfile::tempdir().unwrap();
+        let mut bot = Bot::new(w.config(state.path())).await.unwrap();
+        let r = bot.run_once().await.unwrap();
+        assert_eq!(r.disputes_opened, 1, "{name}: {r:?}");
+        let why = &r
+            .faults
+            .iter()
+            .find(|(id, _)| *id == cid)
+            .expect("a fault for this case")
+            .1;
+        assert!(
+            why.contains("does not match the commitment") && why.contains(expect),
+            "{name}: {why}"
+        );
+        // The bot keeps running: a second pass opens nothing more.
+        assert_eq!(bot.run_once().await.unwrap().disputes_opened, 0, "{name}");
+    }
+}
