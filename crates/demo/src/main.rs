@@ -189,6 +189,7 @@ async fn main() -> anyhow::Result<()> {
         "treasury {treasury} credit: {} wei",
         game.credit(treasury).call().await.unwrap_or(U256::ZERO)
     );
+    print_gas(&net).await?;
     println!(
         "\ndemo finished in {:.0}s (work files in {})",
         t0.elapsed().as_secs_f64(),
@@ -215,4 +216,56 @@ async fn main() -> anyhow::Result<()> {
 
 fn hex_root(d: &verbench_bundle::dataset::Dataset) -> anyhow::Result<String> {
     Ok(hex::encode(d.root()?))
+}
+
+/// Whole-transaction gas of every verbench call the demo made, read from anvil's receipts.
+async fn print_gas(net: &Devnet) -> anyhow::Result<()> {
+    use alloy::{providers::Provider, sol_types::SolCall};
+    use verbench_chain::bindings::{IDisputeGame as G, IServiceManager as S};
+    let names: [([u8; 4], &str); 11] = [
+        (G::registerTaskCall::SELECTOR, "DisputeGame.registerTask"),
+        (G::commitCall::SELECTOR, "DisputeGame.commit"),
+        (G::openDisputeCall::SELECTOR, "DisputeGame.openDispute"),
+        (
+            G::openDisputeWithLeafCall::SELECTOR,
+            "DisputeGame.openDisputeWithLeaf",
+        ),
+        (G::revealLeafCall::SELECTOR, "DisputeGame.revealLeaf"),
+        (G::resolveCall::SELECTOR, "DisputeGame.resolve"),
+        (G::claimWithheldCall::SELECTOR, "DisputeGame.claimWithheld"),
+        (G::finalizeCall::SELECTOR, "DisputeGame.finalize"),
+        (G::withdrawCall::SELECTOR, "DisputeGame.withdraw"),
+        (
+            S::registerOperatorCall::SELECTOR,
+            "ServiceManager.registerOperator",
+        ),
+        (G::expireCall::SELECTOR, "DisputeGame.expire"),
+    ];
+    println!("\n== whole-transaction gas on anvil (from receipts)");
+    let head = net.admin.get_block_number().await?;
+    for n in net.deployment.block_number..=head {
+        let Some(block) = net.admin.get_block_by_number(n.into()).full().await? else {
+            continue;
+        };
+        for tx in block.transactions.txns() {
+            let input = alloy::consensus::Transaction::input(tx);
+            let Some(sel) = input.get(..4) else { continue };
+            let Some((_, name)) = names.iter().find(|(s, _)| s.as_slice() == sel) else {
+                continue;
+            };
+            let Some(receipt) = net
+                .admin
+                .get_transaction_receipt(*tx.inner.tx_hash())
+                .await?
+            else {
+                continue;
+            };
+            println!(
+                "  {name:34} {:>8} gas  ({} calldata bytes)",
+                receipt.gas_used,
+                input.len()
+            );
+        }
+    }
+    Ok(())
 }
