@@ -33,8 +33,20 @@ fn detection_matrix_ci_subset() {
             // floor (never separable), and a cheat under another system prompt sometimes emits
             // tokens the committed model would emit too (then the tokens are honest-looking and
             // only the hidden states, which the cheap cheat recomputes, could differ).
-            Expect::Fail if c.name.contains("KV cache int8") || c.name.contains("KV cache fp8") => {
+            // Measured (docs/detection.md): int8 per token and head, 0/10 detected; it is
+            // asserted as a finding (no detection claimed), so a change either way is seen.
+            Expect::Fail if c.name.contains("KV cache int8") => {
+                eprintln!(
+                    "KV cache int8: {both}/{} items pass both checks (documented as not separable)",
+                    c.items.len()
+                )
             }
+            // Measured: fp8 e4m3 without scale, 3/10 detected. Assert that it stays visible.
+            Expect::Fail if c.name.contains("KV cache fp8") => assert!(
+                both < c.items.len(),
+                "fp8 KV cache no longer detected on any item in {:?}\n{table}",
+                c.name
+            ),
             Expect::Fail if c.name.starts_with("cheap generation: other-system-prompt") => {
                 assert!(
                     both <= c.items.len() / 5,
