@@ -33,8 +33,8 @@ fn detection_matrix_ci_subset() {
             // floor (never separable), and a cheat under another system prompt sometimes emits
             // tokens the committed model would emit too (then the tokens are honest-looking and
             // only the hidden states, which the cheap cheat recomputes, could differ).
-            // Measured (docs/detection.md): int8 per token and head, 0/10 detected; it is
-            // asserted as a finding (no detection claimed), so a change either way is seen.
+            // Measured (docs/detection.md): int8 per token and head, 0/10 detected: below the
+            // honest noise floor, so no detection is claimed or asserted; the figures are printed.
             Expect::Fail if c.name.contains("KV cache int8") => {
                 eprintln!(
                     "KV cache int8: {both}/{} items pass both checks (documented as not separable)",
