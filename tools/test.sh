@@ -24,7 +24,8 @@ step "forge fmt --check" forge fmt --check
 # the later steps (forge test, cargo tests reading out/) use.
 step "slither" tools/slither.sh
 step "forge build" forge build
-step "forge test" forge test
+# FORGE_SNAPSHOT_CHECK: the gas figures test/Gas.t.sol records in snapshots/ must not change.
+step "forge test" env FORGE_SNAPSHOT_CHECK=true forge test
 # Lint gate for contracts/ (foundry.toml [lint]): any high/medium/low warning fails the step.
 lint_gate() {
   local out
