@@ -134,16 +134,19 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     function finalize(Commitment calldata commitment) external {
         bytes32 cid = _loadCommitment(commitment);
         CommitmentState memory s = _commitmentStates[cid];
-        if (s.status != CommitmentStatus.Active) revert CommitmentNotActive(s.status);
+        // A Frozen commitment (a dispute reached no quorum) is never accepted, but its bond is
+        // released the same way once the window has closed with no dispute open.
+        bool frozen = s.status == CommitmentStatus.Frozen && !s.bondReleased;
+        if (s.status != CommitmentStatus.Active && !frozen) revert CommitmentNotActive(s.status);
         // Disputes are allowed while now <= challengeDeadline, finalizing only after it.
         if (block.timestamp <= commitment.challengeDeadline) {
             revert ChallengeWindowOpen(commitment.challengeDeadline);
         }
         if (s.openDisputes != 0) revert DisputesOpen(s.openDisputes);
-        s.status = CommitmentStatus.Finalized;
+        if (!frozen) s.status = CommitmentStatus.Finalized;
         s.bondReleased = true;
         _commitmentStates[cid] = s;
-        emit CommitmentFinalized(cid, commitment.provider);
+        if (!frozen) emit CommitmentFinalized(cid, commitment.provider);
         _credit(commitment.provider, cid, commitment.bond);
     }
 
@@ -404,7 +407,11 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     {
         bytes32 cid = _loadCommitment(commitment);
         CommitmentState storage s = _commitmentStates[cid];
-        if (s.status != CommitmentStatus.Active) revert CommitmentNotActive(s.status);
+        // A Frozen commitment stays disputable for the rest of its window: an expired dispute
+        // (no quorum) must not shield the other leaves from challengers.
+        if (s.status != CommitmentStatus.Active && s.status != CommitmentStatus.Frozen) {
+            revert CommitmentNotActive(s.status);
+        }
         if (block.timestamp > commitment.challengeDeadline) {
             revert ChallengeWindowClosed(commitment.challengeDeadline);
         }
@@ -470,10 +477,6 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
                 s.status = CommitmentStatus.Frozen;
                 emit CommitmentFrozen(cid, did);
             }
-        }
-        if (s.status == CommitmentStatus.Frozen && s.openDisputes == 0 && !s.bondReleased) {
-            s.bondReleased = true;
-            _credit(d.provider, cid, d.providerBond);
         }
         _commitmentStates[cid] = s;
         d.status = status;

@@ -718,16 +718,55 @@ contract DisputeGameTest is Deployers {
     // expire
     // ---------------------------------------------------------------------------------------
 
-    function test_expire_refundsBothBondsAndFreezes() public {
+    function test_expire_refundsChallengerAndFreezes() public {
         (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
         vm.warp(d.voteDeadline + 1);
         vm.expectEmit(address(game));
         emit IDisputeGame.CommitmentFrozen(cid, did);
         game.expire(d);
         vm.assertEq(game.credit(challenger), CHALLENGER_BOND, "challenger refund");
-        vm.assertEq(game.credit(provider), PROVIDER_BOND, "provider refund");
+        vm.assertEq(game.credit(provider), 0, "provider bond held until the window closes");
         IDisputeGame.CommitmentState memory s = game.commitmentState(cid);
         vm.assertEq(uint8(s.status), uint8(IDisputeGame.CommitmentStatus.Frozen), "frozen");
+    }
+
+    function test_expire_frozenCommitmentStaysDisputable() public {
+        (, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        vm.warp(d.voteDeadline + 1);
+        game.expire(d);
+        // Another leaf can still be disputed within the window, and a fault still rejects it.
+        (bytes32 did1, IDisputeGame.Dispute memory d1) = openWithLeaf(c, cid, challenger, 1);
+        resolveWith(d1, did1, IDisputeGame.Outcome.ProviderAtFault, 3);
+        vm.assertEq(
+            uint8(game.commitmentState(cid).status), uint8(IDisputeGame.CommitmentStatus.Rejected), "rejected"
+        );
+        vm.warp(c.challengeDeadline + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDisputeGame.CommitmentNotActive.selector, IDisputeGame.CommitmentStatus.Rejected
+            )
+        );
+        game.finalize(c);
+    }
+
+    function test_finalize_frozenReleasesBondAfterWindowButStaysFrozen() public {
+        (, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        vm.warp(d.voteDeadline + 1);
+        game.expire(d);
+        if (block.timestamp <= c.challengeDeadline) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IDisputeGame.ChallengeWindowOpen.selector, c.challengeDeadline)
+            );
+            game.finalize(c);
+            vm.warp(c.challengeDeadline + 1);
+        }
+        game.finalize(c);
+        vm.assertEq(game.credit(provider), PROVIDER_BOND, "bond released");
+        vm.assertEq(
+            uint8(game.commitmentState(cid).status),
+            uint8(IDisputeGame.CommitmentStatus.Frozen),
+            "still frozen"
+        );
         vm.expectRevert(
             abi.encodeWithSelector(
                 IDisputeGame.CommitmentNotActive.selector, IDisputeGame.CommitmentStatus.Frozen

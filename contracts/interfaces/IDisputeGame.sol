@@ -312,7 +312,8 @@ interface IDisputeGame {
     ) external payable returns (bytes32 commitmentId);
 
     /// @notice Accepts an undisputed commitment after its challenge window (anyone may call); the
-    /// provider's bond becomes withdrawable.
+    /// provider's bond becomes withdrawable. On a Frozen commitment it only releases the bond (once,
+    /// after the window, with no dispute open); the commitment stays Frozen.
     function finalize(Commitment calldata commitment) external;
 
     // ---------------------------------------------------------------------------------------
@@ -350,7 +351,9 @@ interface IDisputeGame {
         Sig[] calldata signatures
     ) external;
 
-    /// @notice After the voting deadline without quorum: refunds both bonds, freezes the commitment.
+    /// @notice After the voting deadline without quorum: refunds the challenger's bond and freezes the
+    /// commitment (never accepted; still disputable until its window closes; its bond is released by
+    /// `finalize` after the window).
     function expire(Dispute calldata dispute) external;
 
     /// @notice Slashes an operator that signed two different verdicts on one dispute (anyone may call).

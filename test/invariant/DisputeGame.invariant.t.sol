@@ -278,6 +278,8 @@ contract GameHandler is Test {
         vm.recordLogs();
         try game.finalize(c) {
             _absorbLogs();
+            // finalize always releases the bond (a Frozen commitment's without an event).
+            _markFinalized(game.commitmentIdOf(c.taskId, c.provider, c.root, c.leafCount));
         } catch {}
     }
 
@@ -400,8 +402,8 @@ contract GameHandler is Test {
         }
     }
 
-    /// @dev Mirror of the rule: a provider bond leaves "held" once, on fault, finalization, or when
-    /// the last dispute of a frozen commitment closes.
+    /// @dev Mirror of the rule: a provider bond leaves "held" once, on fault or on `finalize`
+    /// (which also releases a frozen commitment's bond after its window).
     function _releaseOnClose(IDisputeGame.Dispute memory d) internal {
         Com storage s = _com(d.commitmentId);
         if (s.released) return;

@@ -1020,9 +1020,8 @@ impl Bot {
                 warn!(dispute = %did, signer = %a.signer, "attestation signature does not recover; ignored");
                 continue;
             }
-            if !self.sm.isOperator(a.signer).call().await? {
-                continue;
-            }
+            // Stake at the dispute's snapshot is what the contract counts: an operator that has
+            // deregistered since still votes with it (no `isOperator` filter here).
             let stake = self.sm.stakeAt(a.signer, snapshot).call().await?;
             if stake.is_zero() {
                 continue;

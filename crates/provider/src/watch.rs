@@ -114,10 +114,10 @@ impl<P: Provider + Clone> Watcher<P> {
                 .call()
                 .await
                 .map_err(Error::rpc("commitmentState"))?;
-            if state.status == CommitmentStatus::Active
-                && state.openDisputes == 0
-                && now > c.challengeDeadline.to::<u64>()
-            {
+            // Active: accept it. Frozen (a dispute expired without quorum): release the bond.
+            let releasable = state.status == CommitmentStatus::Active
+                || (state.status == CommitmentStatus::Frozen && !state.bondReleased);
+            if releasable && state.openDisputes == 0 && now > c.challengeDeadline.to::<u64>() {
                 match game.finalize(c.clone()).from(self.me).send().await {
                     Ok(pending) => {
                         pending.get_receipt().await.map_err(|e| Error::Rpc {
