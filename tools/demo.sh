@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 node_modules/.bin/forge build --quiet
-cargo run --locked --quiet -p verbench-demo --bin verbench-demo -- "$@"
+echo "building the Rust workspace (about 10 minutes the first time on 2 cores)..." >&2
+cargo run --locked -p verbench-demo --bin verbench-demo -- "$@"
