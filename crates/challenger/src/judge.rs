@@ -123,16 +123,7 @@ impl<'a> From<&'a DatasetItem> for Expected<'a> {
 
 /// The sampling a header's generation parameters mean.
 pub fn sampling_of(header: &Header) -> Sampling {
-    let g = &header.generation;
-    if g.temperature_milli == 0 {
-        Sampling::Greedy
-    } else {
-        Sampling::Seeded {
-            seed: g.seed,
-            temperature: g.temperature_milli as f32 / 1000.0,
-            top_p: 1.0,
-        }
-    }
+    Sampling::from_task(header.generation.temperature_milli, header.generation.seed)
 }
 
 /// The prompt token ids of `input`: the chat template with the tokenizer's default system prompt

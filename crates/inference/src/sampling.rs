@@ -29,6 +29,21 @@ pub enum Sampling {
 }
 
 impl Sampling {
+    /// The sampling a task's generation parameters mean (`IDisputeGame.GenerationParams`):
+    /// greedy when `temperature_milli == 0`, else seeded Gumbel-max sampling at
+    /// `temperature_milli / 1000` with top-p 1 (the protocol does not carry top-p).
+    pub fn from_task(temperature_milli: u32, seed: u64) -> Self {
+        if temperature_milli == 0 {
+            Self::Greedy
+        } else {
+            Self::Seeded {
+                seed,
+                temperature: temperature_milli as f32 / 1000.0,
+                top_p: 1.0,
+            }
+        }
+    }
+
     /// Checks the parameters.
     pub fn check(&self) -> Result<()> {
         if let Self::Seeded {

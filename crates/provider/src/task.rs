@@ -52,15 +52,7 @@ impl TaskInfo {
     /// sampling at that temperature with top-p 1 (the protocol does not carry top-p yet).
     pub fn sampling(&self) -> Sampling {
         let g = &self.spec.generation;
-        if g.temperatureMilli == 0 {
-            Sampling::Greedy
-        } else {
-            Sampling::Seeded {
-                seed: g.seed,
-                temperature: g.temperatureMilli as f32 / 1000.0,
-                top_p: 1.0,
-            }
-        }
+        Sampling::from_task(g.temperatureMilli, g.seed)
     }
 
     /// The bundle header for `provider`'s answer to this task.
