@@ -31,6 +31,9 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     uint256 private constant BPS = 10_000;
     /// @dev An equivocating operator loses all of its stake.
     uint256 private constant EQUIVOCATION_SLASH_WAD = 1e18;
+    /// @dev A provider at fault that is also an operator loses this share of its operator stake
+    /// (once per commitment), on top of its commitment bond.
+    uint256 private constant PROVIDER_FAULT_SLASH_WAD = 0.1e18;
 
     IServiceManager private immutable _serviceManager;
     address private immutable _treasury;
@@ -452,10 +455,12 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         unchecked {
             s.openDisputes -= 1;
         }
+        bool slashProvider = false;
         if (status == DisputeStatus.ProviderAtFault) {
             uint256 reward = d.challengerBond;
             if (!s.bondReleased) {
                 s.bondReleased = true;
+                slashProvider = true;
                 uint256 share = uint256(d.providerBond) * _challengerShareBps / BPS;
                 reward += share;
                 // share <= providerBond because _challengerShareBps < BPS.
@@ -482,6 +487,13 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         d.status = status;
         _disputes[did] = _hashDispute(d);
         emit DisputeResolved(did, cid, cause, stakeFor, eligible, d);
+        if (slashProvider) {
+            // Last, after every state write: the service manager is trusted (immutable, set at
+            // deployment) and returns 0 when the provider has no operator stake.
+            uint256 amount =
+                _serviceManager.slash(d.provider, PROVIDER_FAULT_SLASH_WAD, "verbench: provider at fault");
+            if (amount != 0) emit ProviderStakeSlashed(did, d.provider, amount);
+        }
     }
 
     function _credit(address account, bytes32 ref, uint256 amount) private {

@@ -2,16 +2,16 @@
 pragma solidity ^0.8.24;
 
 import {IServiceManager} from "./interfaces/IServiceManager.sol";
+import {StakeHistory} from "./libraries/StakeHistory.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
 /// @title ServiceManager
 /// @notice Self-contained back end of IServiceManager: operators post native ETH as stake here.
-/// Stake is checkpointed by timestamp (OpenZeppelin Checkpoints), so a dispute can weigh votes by
-/// the stake held at the second before it opened. Nothing is configurable after deployment.
+/// Stake is checkpointed by timestamp (StakeHistory), so a dispute can weigh votes by the stake
+/// held at the second before it opened. Nothing is configurable after deployment.
 contract ServiceManager is IServiceManager, ReentrancyGuardTransient {
-    using Checkpoints for Checkpoints.Trace208;
+    using StakeHistory for StakeHistory.Book;
 
     uint256 private constant WAD = 1e18;
 
@@ -21,8 +21,7 @@ contract ServiceManager is IServiceManager, ReentrancyGuardTransient {
     uint256 private immutable _minStake;
 
     mapping(address operator => Operator) private _operators;
-    mapping(address operator => Checkpoints.Trace208) private _stakeHistory;
-    Checkpoints.Trace208 private _totalHistory;
+    StakeHistory.Book private _history;
     uint256 private _slashedPending;
 
     /// @param disputeGame_ The only caller of `slash` (deployed next; its address is precomputed).
@@ -104,6 +103,8 @@ contract ServiceManager is IServiceManager, ReentrancyGuardTransient {
         if (msg.sender != _disputeGame) revert NotDisputeGame();
         if (wad == 0 || wad > WAD) revert InvalidWad(wad);
         Operator storage op = _operators[operator];
+        // Nothing to take (for example a provider that never staked as an operator).
+        if (op.stake == 0 && op.unbonding == 0) return 0;
         uint256 fromStake = uint256(op.stake) * wad / WAD;
         uint256 fromUnbonding = uint256(op.unbonding) * wad / WAD;
         // Both are at most the uint96 values they are taken from (wad <= WAD): the casts and
@@ -144,14 +145,12 @@ contract ServiceManager is IServiceManager, ReentrancyGuardTransient {
 
     /// @inheritdoc IServiceManager
     function stakeAt(address operator, uint48 timestamp) external view returns (uint256) {
-        if (timestamp >= block.timestamp) revert FutureLookup(timestamp);
-        return _stakeHistory[operator].upperLookupRecent(timestamp);
+        return _history.at(operator, timestamp);
     }
 
     /// @inheritdoc IServiceManager
     function totalStakeAt(uint48 timestamp) external view returns (uint256) {
-        if (timestamp >= block.timestamp) revert FutureLookup(timestamp);
-        return _totalHistory.upperLookupRecent(timestamp);
+        return _history.totalAt(timestamp);
     }
 
     /// @inheritdoc IServiceManager
@@ -190,13 +189,7 @@ contract ServiceManager is IServiceManager, ReentrancyGuardTransient {
 
     /// @dev Checkpoints an operator's active stake going from `before` to `stake`, and the total.
     function _writeStake(address operator, uint96 before, uint96 stake) private {
-        uint48 key = _now();
-        // push returns the previous and new values, which are already known here.
-        // slither-disable-next-line unused-return
-        _stakeHistory[operator].push(key, stake);
-        // The total is the sum of all active stakes, so it includes `before`.
-        // slither-disable-next-line unused-return
-        _totalHistory.push(key, _totalHistory.latest() - before + stake);
+        _history.write(operator, before, stake);
     }
 
     function _toUint96(uint256 value) private pure returns (uint96) {

@@ -209,6 +209,9 @@ interface IDisputeGame {
     event Credited(address indexed account, bytes32 indexed ref, uint256 amount);
     /// @notice Emitted when `account` withdrew its credit.
     event Withdrawn(address indexed account, uint256 amount);
+    /// @notice Emitted when a provider at fault was also an operator and lost `amount` of its
+    /// operator stake (in the service manager's unit) on top of its commitment bond.
+    event ProviderStakeSlashed(bytes32 indexed disputeId, address indexed provider, uint256 amount);
     /// @notice Emitted when an operator was slashed for signing two verdicts on one dispute.
     event EquivocationSlashed(
         address indexed operator, bytes32 indexed disputeId, address indexed reporter, uint256 amount

@@ -69,7 +69,9 @@ interface IServiceManager {
     function withdrawStake() external;
 
     /// @notice Slashes `wad`/1e18 of `operator`'s active plus unbonding stake. Only the dispute game.
-    /// @return amount Wei taken, credited to the slash receiver.
+    /// Takes nothing and returns 0 when the operator has nothing slashable (never reverts for that).
+    /// @return amount Stake taken, in the back end's unit (wei here, credited to the slash receiver;
+    /// strategy shares on the EigenLayer back end, burned by the core).
     function slash(address operator, uint256 wad, string calldata reason) external returns (uint256 amount);
 
     /// @notice Sends the slashed funds owed to the slash receiver (callable by anyone).

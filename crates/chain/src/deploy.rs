@@ -29,6 +29,77 @@ pub struct Deployment {
     pub service_manager: Address,
     /// The DisputeGame (tasks, commitments, disputes).
     pub dispute_game: Address,
+    /// Which ServiceManager back end `service_manager` is (absent in older files: native).
+    #[serde(default)]
+    pub backend: Backend,
+    /// The EigenLayer core and verbench's operator set (EigenLayer back end only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eigenlayer: Option<EigenLayerAddresses>,
+}
+
+/// The ServiceManager back ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// `ServiceManager`: operators stake native ETH in verbench's own contract.
+    #[default]
+    Native,
+    /// `EigenServiceManager`: operators restake through the EigenLayer core (AllocationManager).
+    #[value(name = "eigenlayer")]
+    #[serde(rename = "eigenlayer")]
+    EigenLayer,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Native => "native",
+            Self::EigenLayer => "eigenlayer",
+        })
+    }
+}
+
+impl Backend {
+    /// Checks that a deployment is of the back end the user asked for (`None`: any).
+    pub fn check(wanted: Option<Self>, deployment: &Deployment) -> Result<()> {
+        match wanted {
+            Some(w) if w != deployment.backend => Err(Error::BackendMismatch {
+                wanted: w.to_string(),
+                found: deployment.backend.to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Addresses of the EigenLayer core contracts (proxies) and of verbench's operator set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EigenLayerAddresses {
+    /// AllocationManager proxy.
+    pub allocation_manager: Address,
+    /// DelegationManager proxy.
+    pub delegation_manager: Address,
+    /// StrategyManager proxy.
+    pub strategy_manager: Address,
+    /// PermissionController proxy.
+    pub permission_controller: Address,
+    /// AVSDirectory proxy.
+    pub avs_directory: Address,
+    /// EigenPodManager proxy.
+    pub eigen_pod_manager: Address,
+    /// The pauser registry the core was built with.
+    pub pauser_registry: Address,
+    /// The strategy of verbench's operator set.
+    pub strategy: Address,
+    /// The strategy's underlying token.
+    pub stake_token: Address,
+    /// verbench's operator set id (its AVS is `service_manager`).
+    pub operator_set_id: u32,
+    /// The core's deallocation delay, blocks.
+    pub deallocation_delay: u32,
+    /// The core's allocation configuration delay, blocks.
+    pub allocation_configuration_delay: u32,
 }
 
 impl Deployment {
@@ -98,7 +169,8 @@ impl Default for DeployParams {
     }
 }
 
-async fn send_deploy<P: Provider>(
+/// Sends a contract-creation transaction and returns the new contract's address.
+pub async fn send_deploy<P: Provider>(
     provider: &P,
     from: Address,
     code: Bytes,
@@ -134,6 +206,74 @@ pub async fn deploy<P: Provider>(
     params: &DeployParams,
 ) -> Result<Deployment> {
     let out = project_root().join("out");
+    let treasury = params.treasury.unwrap_or(from);
+    let code = creation_bytecode(&out, "ServiceManager", "ServiceManager")?;
+    deploy_with(provider, from, params, Backend::Native, None, |game| {
+        let mut c = code.to_vec();
+        c.extend(
+            (
+                game,
+                treasury,
+                U256::from(params.unbonding_delay),
+                params.min_stake,
+            )
+                .abi_encode_params(),
+        );
+        c.into()
+    })
+    .await
+}
+
+/// Deploys EigenServiceManager (the AVS of a new operator set over `el.strategy`, on the core at
+/// `el`) and DisputeGame from `out/`. `min_seconds_per_block` converts the core's block-based
+/// deallocation delay into seconds (12 on Ethereum); `params.unbonding_delay` and
+/// `params.min_stake` do not apply (the core's delay and allocations rule).
+pub async fn deploy_eigenlayer<P: Provider>(
+    provider: &P,
+    from: Address,
+    params: &DeployParams,
+    el: EigenLayerAddresses,
+    min_seconds_per_block: u32,
+) -> Result<Deployment> {
+    let out = project_root().join("out");
+    let code = creation_bytecode(&out, "EigenServiceManager", "EigenServiceManager")?;
+    let (am, strategy, set_id) = (el.allocation_manager, el.strategy, el.operator_set_id);
+    deploy_with(
+        provider,
+        from,
+        params,
+        Backend::EigenLayer,
+        Some(el),
+        |game| {
+            let mut c = code.to_vec();
+            c.extend(
+                (
+                    am,
+                    game,
+                    vec![strategy],
+                    set_id,
+                    min_seconds_per_block,
+                    String::from("https://verbench.invalid/avs-metadata.json"),
+                )
+                    .abi_encode_params(),
+            );
+            c.into()
+        },
+    )
+    .await
+}
+
+/// Deploys a service manager (`service_manager_code(dispute_game_address)`) and the DisputeGame
+/// wired to it.
+async fn deploy_with<P: Provider>(
+    provider: &P,
+    from: Address,
+    params: &DeployParams,
+    backend: Backend,
+    eigenlayer: Option<EigenLayerAddresses>,
+    service_manager_code: impl FnOnce(Address) -> Bytes,
+) -> Result<Deployment> {
+    let out = project_root().join("out");
     let rpc = |reason: String| Error::Rpc {
         what: "deploying".into(),
         reason,
@@ -153,17 +293,13 @@ pub async fn deploy<P: Provider>(
     let treasury = params.treasury.unwrap_or(from);
     let game_address = from.create(nonce + 1);
 
-    let mut sm_code = creation_bytecode(&out, "ServiceManager", "ServiceManager")?.to_vec();
-    sm_code.extend(
-        (
-            game_address,
-            treasury,
-            U256::from(params.unbonding_delay),
-            params.min_stake,
-        )
-            .abi_encode_params(),
-    );
-    let service_manager = send_deploy(provider, from, sm_code.into(), "ServiceManager").await?;
+    let service_manager = send_deploy(
+        provider,
+        from,
+        service_manager_code(game_address),
+        "ServiceManager",
+    )
+    .await?;
 
     let mut game_code = creation_bytecode(&out, "DisputeGame", "DisputeGame")?.to_vec();
     game_code.extend(
@@ -190,5 +326,7 @@ pub async fn deploy<P: Provider>(
         block_number,
         service_manager,
         dispute_game,
+        backend,
+        eigenlayer,
     })
 }

@@ -39,6 +39,14 @@ pub enum Error {
     /// No usable signing key.
     #[error("signing key: {0}")]
     Key(String),
+    /// The deployment file is of another ServiceManager back end than the one asked for.
+    #[error("the deployment uses the {found} back end, but --backend {wanted} was given")]
+    BackendMismatch {
+        /// The back end asked for.
+        wanted: String,
+        /// The deployment's back end.
+        found: String,
+    },
     /// A transaction or call failed.
     #[error("{what}: {reason}")]
     Rpc {

@@ -3,6 +3,7 @@
 
 pub mod artifacts;
 pub mod deploy;
+pub mod eigen;
 pub mod keys;
 pub mod local;
 pub mod verdict;
@@ -25,16 +26,39 @@ pub mod bindings {
         #[sol(rpc, all_derives)]
         "../../contracts/interfaces/IServiceManager.sol"
     );
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
+        "../../contracts/interfaces/IEigenServiceManager.sol"
+    );
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
+        "../../contracts/interfaces/IEigenLayerCore.sol"
+    );
+    alloy::sol! {
+        /// The devnet's mintable stake token (contracts/devnet/DevnetToken.sol): test networks only.
+        #[sol(rpc)]
+        interface IDevnetToken {
+            function mint(address to, uint256 amount) external;
+            function approve(address spender, uint256 amount) external returns (bool);
+            function balanceOf(address account) external view returns (uint256);
+        }
+    }
 }
 
 /// Renders a contract error, decoding verbench's custom errors by name where the revert data
 /// matches one (`IDisputeGame` or `IServiceManager`), never as raw bytes alone.
 pub fn decode_revert(error: &alloy::contract::Error) -> String {
-    use bindings::{IDisputeGame::IDisputeGameErrors, IServiceManager::IServiceManagerErrors};
+    use bindings::{
+        IDisputeGame::IDisputeGameErrors, IEigenServiceManager::IEigenServiceManagerErrors,
+        IServiceManager::IServiceManagerErrors,
+    };
     if let Some(decoded) = error.as_decoded_interface_error::<IDisputeGameErrors>() {
         return format!("reverted: {decoded:?}");
     }
     if let Some(decoded) = error.as_decoded_interface_error::<IServiceManagerErrors>() {
+        return format!("reverted: {decoded:?}");
+    }
+    if let Some(decoded) = error.as_decoded_interface_error::<IEigenServiceManagerErrors>() {
         return format!("reverted: {decoded:?}");
     }
     error.to_string()

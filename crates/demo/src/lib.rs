@@ -22,6 +22,8 @@ use verbench_chain::{
 use verbench_inference::LoadedModel;
 use verbench_provider::{cheat::Cheat, commit::Committed, run, task::TaskInfo};
 
+pub mod flow;
+
 /// Roles by anvil account index.
 pub mod role {
     /// Deploys and registers the task.
@@ -71,6 +73,16 @@ impl Devnet {
             deployment,
             admin,
         })
+    }
+
+    /// Wraps a running anvil and a deployment made on it (for another back end's deployer).
+    pub fn with_deployment(anvil: AnvilInstance, deployment: Deployment) -> Self {
+        let admin = Self::provider_with(&anvil, role::ADMIN);
+        Self {
+            anvil,
+            deployment,
+            admin,
+        }
     }
 
     fn provider_with(anvil: &AnvilInstance, account: usize) -> DynProvider {

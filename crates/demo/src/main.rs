@@ -1,23 +1,20 @@
 //! The README's demo: a local chain, an honest and a cheating provider on the real SmolLM2 model,
 //! a challenger that catches the cheat, operators that resolve the dispute, and the balances.
+//! Native back end (operators stake ETH in verbench's ServiceManager); the EigenLayer variant is
+//! `verbench-devnet demo` (see the README).
 #![allow(clippy::print_stdout)]
 
-use alloy::primitives::{utils::format_ether, U256};
-use anyhow::Context;
-use std::time::Instant;
-use verbench_chain::bindings::IDisputeGame::CommitmentStatus;
-use verbench_demo::{ether, role, small_dataset, Devnet, OperatorSet};
-use verbench_inference::{load, smollm2_path, WeightFormat};
-use verbench_provider::cheat::Cheat;
+use clap::Parser;
+use verbench_chain::deploy::Backend;
+use verbench_demo::{ether, flow::run_demo, role, Devnet};
 
-fn status(s: CommitmentStatus) -> &'static str {
-    match s {
-        CommitmentStatus::Active => "active",
-        CommitmentStatus::Finalized => "FINALIZED",
-        CommitmentStatus::Rejected => "REJECTED",
-        CommitmentStatus::Frozen => "frozen",
-        _ => "unknown",
-    }
+#[derive(Parser)]
+#[command(about = "verbench end to end on a local anvil chain")]
+struct Args {
+    /// The ServiceManager back end. `eigenlayer` runs from `verbench-devnet demo` instead, which
+    /// deploys the EigenLayer core (its bytecode is BUSL-1.1 and stays out of this binary).
+    #[arg(long, value_enum, default_value_t = Backend::Native)]
+    backend: Backend,
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -28,32 +25,12 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let t0 = Instant::now();
-    let dir = std::env::temp_dir().join(format!("verbench-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let items: usize = std::env::var("VERBENCH_DEMO_ITEMS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
-    let (dataset, dataset_path) = small_dataset(&dir, items)?;
-    let model_path = smollm2_path();
-    println!(
-        "== verbench demo: {} benchmark items, model {}",
-        dataset.items.len(),
-        model_path.display()
+    let args = Args::parse();
+    anyhow::ensure!(
+        args.backend == Backend::Native,
+        "the EigenLayer demo is `cargo run --release -p verbench-devnet -- demo` (or `tools/demo.sh --eigenlayer`): \
+         it deploys the EigenLayer core, which this binary does not carry"
     );
-    let model = load(
-        &model_path,
-        WeightFormat::Quantized,
-        &verbench_inference::device(),
-    )
-    .with_context(|| {
-        format!(
-            "loading {} (run tools/fetch-models.sh)",
-            model_path.display()
-        )
-    })?;
-
     let net = Devnet::start().await?;
     println!(
         "anvil at {}; DisputeGame {}, ServiceManager {}",
@@ -66,206 +43,5 @@ async fn main() -> anyhow::Result<()> {
         "operators {:?} registered with 10 ETH stake each",
         role::OPERATORS.map(|i| net.address(i))
     );
-    let task = net
-        .register_task(
-            &dataset,
-            alloy::primitives::B256::from(model.model.hash().0),
-            32,
-            3600,
-        )
-        .await?;
-    println!(
-        "task {} (model hash {}, dataset root 0x{}, bond 1 ETH, challenger bond 0.1 ETH)",
-        task.task_id,
-        task.spec.modelHash,
-        hex_root(&dataset)?
-    );
-
-    let accounts = [role::HONEST, role::CHEAT, role::CHALLENGER];
-    let mut before = Vec::new();
-    for a in accounts {
-        before.push(net.balance(a).await?);
-    }
-
-    println!("\n-- providers generate, publish and commit");
-    let honest = net
-        .provide(role::HONEST, &task, &dataset, &model, None, &dir, true)
-        .await?;
-    println!(
-        "honest   {}: root {} score {}",
-        net.address(role::HONEST),
-        honest.root,
-        honest.claimed_score_wad
-    );
-    let cheat = net
-        .provide(
-            role::CHEAT,
-            &task,
-            &dataset,
-            &model,
-            Some(Cheat::ModelSwapQ4_0),
-            &dir,
-            true,
-        )
-        .await?;
-    println!("cheating {}: root {} score {} (generated with Q4_0 weights, claims the committed Q4_1 model)", net.address(role::CHEAT), cheat.root, cheat.claimed_score_wad);
-
-    println!("\n-- challenger samples and recomputes leaves (one dense prefill per item)");
-    let mut challenger = verbench_challenger::Bot::new(net.bot_config(
-        role::CHALLENGER,
-        &dir.join("challenger"),
-        &model_path,
-        &dataset_path,
-    ))
-    .await?;
-    let t = Instant::now();
-    let report = challenger.run_once().await?;
-    println!(
-        "checked {} leaves in {:.1}s, opened {} dispute(s)",
-        report.leaves_checked,
-        t.elapsed().as_secs_f64(),
-        report.disputes_opened
-    );
-    for (cid, why) in &report.faults {
-        println!("  fault in {cid}: {why}");
-    }
-
-    println!(
-        "\n-- operators recompute the disputed leaf and sign verdicts (EIP-712), one submits them"
-    );
-    let mut ops =
-        OperatorSet::start(&net, &role::OPERATORS, &dir, &model_path, &dataset_path).await?;
-    let resolved = ops.round().await?;
-    println!("disputes resolved: {resolved}");
-
-    println!("\n-- the challenge window passes; providers finalize and everyone withdraws");
-    net.advance(3601).await?;
-    for account in [role::HONEST, role::CHEAT] {
-        let watcher = verbench_provider::watch::Watcher {
-            provider: net.provider(account),
-            game: net.deployment.dispute_game,
-            me: net.address(account),
-            from_block: net.deployment.block_number,
-            bundle_dir: dir.join(format!("published-{account}")),
-        };
-        let pass = watcher.pass().await?;
-        println!(
-            "provider {account}: {} finalized, {} wei withdrawn",
-            pass.finalized, pass.withdrawn_wei
-        );
-    }
-    challenger.run_once().await?;
-
-    let game = net.game(role::ADMIN);
-    println!("\n== results");
-    for (name, c) in [("honest", &honest), ("cheating", &cheat)] {
-        let st = game
-            .commitmentState(c.commitment_id.parse()?)
-            .call()
-            .await?;
-        println!(
-            "{name:9} commitment {}: {}",
-            c.commitment_id,
-            status(st.status)
-        );
-    }
-    let names = ["honest provider", "cheating provider", "challenger"];
-    for (k, a) in accounts.iter().enumerate() {
-        let after = net.balance(*a).await?;
-        let delta = if after >= before[k] {
-            format!("+{}", format_ether(after - before[k]))
-        } else {
-            format!("-{}", format_ether(before[k] - after))
-        };
-        println!(
-            "{:18} {} ETH -> {} ETH ({delta}, gas included)",
-            names[k],
-            format_ether(before[k]),
-            format_ether(after)
-        );
-    }
-    let treasury = net.deployment.treasury;
-    println!(
-        "treasury {treasury} credit: {} wei",
-        game.credit(treasury).call().await.unwrap_or(U256::ZERO)
-    );
-    print_gas(&net).await?;
-    println!(
-        "\ndemo finished in {:.0}s (work files in {})",
-        t0.elapsed().as_secs_f64(),
-        dir.display()
-    );
-    let honest_ok = game
-        .commitmentState(honest.commitment_id.parse()?)
-        .call()
-        .await?
-        .status
-        == CommitmentStatus::Finalized;
-    let cheat_caught = game
-        .commitmentState(cheat.commitment_id.parse()?)
-        .call()
-        .await?
-        .status
-        == CommitmentStatus::Rejected;
-    anyhow::ensure!(
-        honest_ok && cheat_caught,
-        "unexpected outcome: honest finalized = {honest_ok}, cheat rejected = {cheat_caught}"
-    );
-    Ok(())
-}
-
-fn hex_root(d: &verbench_bundle::dataset::Dataset) -> anyhow::Result<String> {
-    Ok(hex::encode(d.root()?))
-}
-
-/// Whole-transaction gas of every verbench call the demo made, read from anvil's receipts.
-async fn print_gas(net: &Devnet) -> anyhow::Result<()> {
-    use alloy::{providers::Provider, sol_types::SolCall};
-    use verbench_chain::bindings::{IDisputeGame as G, IServiceManager as S};
-    let names: [([u8; 4], &str); 11] = [
-        (G::registerTaskCall::SELECTOR, "DisputeGame.registerTask"),
-        (G::commitCall::SELECTOR, "DisputeGame.commit"),
-        (G::openDisputeCall::SELECTOR, "DisputeGame.openDispute"),
-        (
-            G::openDisputeWithLeafCall::SELECTOR,
-            "DisputeGame.openDisputeWithLeaf",
-        ),
-        (G::revealLeafCall::SELECTOR, "DisputeGame.revealLeaf"),
-        (G::resolveCall::SELECTOR, "DisputeGame.resolve"),
-        (G::claimWithheldCall::SELECTOR, "DisputeGame.claimWithheld"),
-        (G::finalizeCall::SELECTOR, "DisputeGame.finalize"),
-        (G::withdrawCall::SELECTOR, "DisputeGame.withdraw"),
-        (
-            S::registerOperatorCall::SELECTOR,
-            "ServiceManager.registerOperator",
-        ),
-        (G::expireCall::SELECTOR, "DisputeGame.expire"),
-    ];
-    println!("\n== whole-transaction gas on anvil (from receipts)");
-    let head = net.admin.get_block_number().await?;
-    for n in net.deployment.block_number..=head {
-        let Some(block) = net.admin.get_block_by_number(n.into()).full().await? else {
-            continue;
-        };
-        for tx in block.transactions.txns() {
-            let input = alloy::consensus::Transaction::input(tx);
-            let Some(sel) = input.get(..4) else { continue };
-            let Some((_, name)) = names.iter().find(|(s, _)| s.as_slice() == sel) else {
-                continue;
-            };
-            let Some(receipt) = net
-                .admin
-                .get_transaction_receipt(*tx.inner.tx_hash())
-                .await?
-            else {
-                continue;
-            };
-            println!(
-                "  {name:34} {:>8} gas  ({} calldata bytes)",
-                receipt.gas_used,
-                input.len()
-            );
-        }
-    }
-    Ok(())
+    run_demo(&net).await
 }

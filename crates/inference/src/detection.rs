@@ -52,6 +52,10 @@ pub struct MatrixConfig {
     /// Tokens of the extra honest seeded-sampling records per evaluation prompt (0: none),
     /// validated through every honest path to bound the false-positive rate.
     pub long_honest_tokens: usize,
+    /// Nucleus masses of the long sampled records (one set of records per value, T = 0.7).
+    pub long_top_p: Vec<f32>,
+    /// Only the honest cases (calibration, greedy and sampled false-positive rows); no cheats.
+    pub honest_only: bool,
     /// Records per packed validation batch.
     pub batch: usize,
 }
@@ -314,15 +318,20 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
     for (name, ev) in honest_names.iter().zip(&eval_ev) {
         push(name, Expect::Pass, ev);
     }
-    if cfg.long_honest_tokens > 0 {
+    for &top_p in cfg.long_top_p.iter().filter(|_| cfg.long_honest_tokens > 0) {
         let mut long = Vec::new();
         for (n, &i) in eval.iter().enumerate() {
-            tracing::info!("long honest sampled generation {}/{}", n + 1, eval.len());
+            tracing::info!(
+                top_p,
+                "long honest sampled generation {}/{}",
+                n + 1,
+                eval.len()
+            );
             let o = GenerateOptions {
                 sampling: Sampling::Seeded {
                     seed: i as u64,
                     temperature: 0.7,
-                    top_p: 0.95,
+                    top_p,
                 },
                 ..GenerateOptions::greedy(cfg.long_honest_tokens)
             };
@@ -334,13 +343,23 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
         for (name, ev) in honest_names.iter().zip(&ev) {
             push(
                 &format!(
-                    "{name}, seeded sampling T=0.7 p=0.95, {} tokens",
+                    "{name}, seeded sampling T=0.7 p={top_p}, {} tokens",
                     cfg.long_honest_tokens
                 ),
                 Expect::Pass,
                 ev,
             );
         }
+    }
+    if cfg.honest_only {
+        return Ok(MatrixReport {
+            thresholds,
+            token_margin: margin,
+            calibration_max: cmax,
+            calibration_size,
+            eval_items: eval.len(),
+            cases,
+        });
     }
     let check = |recs: &[Record]| -> Result<Vec<Evidence>> {
         with_threads(2, || recs.iter().map(|r| v.recompute(r)).collect())?

@@ -80,13 +80,10 @@ pub fn gumbel(seed: u64, pos: u64, tok: u64) -> f32 {
     (-(-u.ln()).ln()) as f32
 }
 
-/// Indices of the top-p nucleus of `logits / temperature` (all tokens when `top_p >= 1`), and for
-/// every token the probability mass of the tokens strictly more probable than it (`None` when
-/// the nucleus is everything).
-fn nucleus(logits: &[f32], temperature: f32, top_p: f32) -> Vec<bool> {
-    if top_p >= 1.0 {
-        return vec![true; logits.len()];
-    }
+/// Probabilities of `logits / temperature` and, for every token, the probability mass of the
+/// tokens ranked before it (descending probability, ties by index): token `j` is in the top-p
+/// nucleus exactly when `mass_before[j] < top_p`.
+fn mass_before(logits: &[f32], temperature: f32) -> Vec<f64> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let p: Vec<f64> = logits
         .iter()
@@ -95,16 +92,25 @@ fn nucleus(logits: &[f32], temperature: f32, top_p: f32) -> Vec<bool> {
     let z: f64 = p.iter().sum();
     let mut order: Vec<usize> = (0..logits.len()).collect();
     order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
-    let mut keep = vec![false; logits.len()];
+    let mut before = vec![0.0; logits.len()];
     let mut cum = 0.0;
     for &i in &order {
-        keep[i] = true;
+        before[i] = cum;
         cum += p[i] / z;
-        if cum >= top_p as f64 {
-            break;
-        }
     }
-    keep
+    before
+}
+
+/// The top-p nucleus of `logits / temperature` as a membership mask (everything when
+/// `top_p >= 1`).
+fn nucleus(logits: &[f32], temperature: f32, top_p: f32) -> Vec<bool> {
+    if top_p >= 1.0 {
+        return vec![true; logits.len()];
+    }
+    mass_before(logits, temperature)
+        .into_iter()
+        .map(|m| m < top_p as f64)
+        .collect()
 }
 
 /// The score whose argmax is the sampled token, in logit units: `logit + T * g` (Gumbel-max
@@ -140,24 +146,42 @@ pub fn choose(sampling: &Sampling, pos: usize, logits: &[f32]) -> u32 {
 }
 
 /// How far `claimed` is from being the choice at `pos` under `logits`, in logit units: the best
-/// score minus the claimed token's score (0 when it is the choice). For nucleus sampling the
-/// claimed token is compared against the nucleus computed from `logits` plus itself, so a token
-/// at the edge of the nucleus is judged by its score like any other.
-pub fn gap(sampling: &Sampling, pos: usize, logits: &[f32], claimed: u32) -> f32 {
+/// competing score minus the claimed token's score (0 when it is the choice).
+///
+/// `margin` is the logit error the caller tolerates per token. It matters only for nucleus
+/// sampling (`top_p < 1`), where the nucleus itself moves with honest arithmetic noise: a logit
+/// error of `e` scales each probability by at most `exp(2e/T)`, so the validator cannot tell on
+/// which side of the boundary a token near it fell during generation. Competitors then count only
+/// when they are in the nucleus shrunk by `exp(-2·margin/T)` (surely in the generator's nucleus),
+/// and a claimed token outside the nucleus widened by `exp(2·margin/T)` (surely outside it)
+/// gets an infinite gap. With `top_p = 1` (the protocol's tasks) the rule is exact.
+pub fn gap(sampling: &Sampling, pos: usize, logits: &[f32], claimed: u32, margin: f32) -> f32 {
     let c = claimed as usize;
-    let keep = match *sampling {
-        Sampling::Greedy => None,
-        Sampling::Seeded {
-            temperature, top_p, ..
-        } => Some(nucleus(logits, temperature, top_p)),
-    };
     let Some(&lc) = logits.get(c) else {
         return f32::INFINITY;
+    };
+    let competes: Option<Vec<bool>> = match *sampling {
+        Sampling::Seeded {
+            temperature, top_p, ..
+        } if top_p < 1.0 => {
+            let before = mass_before(logits, temperature);
+            let slack = (2.0 * f64::from(margin.max(0.0)) / f64::from(temperature)).exp();
+            if before[c] >= f64::from(top_p) * slack {
+                return f32::INFINITY;
+            }
+            Some(
+                before
+                    .iter()
+                    .map(|&m| m < f64::from(top_p) / slack)
+                    .collect(),
+            )
+        }
+        _ => None,
     };
     let mine = score(sampling, pos, c, lc);
     let mut best = mine;
     for (j, &l) in logits.iter().enumerate() {
-        if keep.as_ref().is_some_and(|k| !k[j]) {
+        if competes.as_ref().is_some_and(|k| !k[j]) {
             continue;
         }
         best = best.max(score(sampling, pos, j, l));
@@ -178,6 +202,23 @@ mod tests {
     }
 
     #[test]
+    fn nucleus_boundary_is_judged_with_the_margin() {
+        // Probabilities ~ [0.787, 0.106, 0.106]: at top-p 0.8 token 2 is just outside.
+        let logits = [3.0f32, 1.0, 1.0];
+        let s = Sampling::Seeded {
+            seed: 1,
+            temperature: 1.0,
+            top_p: 0.8,
+        };
+        assert!(gap(&s, 0, &logits, 2, 0.0).is_infinite());
+        // Within a 0.5-logit tolerance token 2 may have been in the generator's nucleus, and
+        // only token 0 is surely a competitor.
+        let g = gap(&s, 0, &logits, 2, 0.5);
+        let expect = (score(&s, 0, 0, 3.0) - score(&s, 0, 2, 1.0)).max(0.0);
+        assert!((g - expect).abs() < 1e-6, "{g} vs {expect}");
+    }
+
+    #[test]
     fn choice_has_zero_gap_and_others_positive() {
         let logits = [0.1f32, 2.0, 1.9, -1.0];
         let s = Sampling::Seeded {
@@ -187,10 +228,10 @@ mod tests {
         };
         for pos in 0..20 {
             let c = choose(&s, pos, &logits);
-            assert_eq!(gap(&s, pos, &logits, c), 0.0);
+            assert_eq!(gap(&s, pos, &logits, c, 0.0), 0.0);
         }
         assert_eq!(choose(&Sampling::Greedy, 0, &logits), 1);
-        assert!((gap(&Sampling::Greedy, 0, &logits, 2) - 0.1).abs() < 1e-6);
+        assert!((gap(&Sampling::Greedy, 0, &logits, 2, 0.0) - 0.1).abs() < 1e-6);
         assert!(Sampling::Seeded {
             seed: 0,
             temperature: 0.0,

@@ -273,7 +273,7 @@ impl Validator {
             .iter()
             .zip(&r.output)
             .enumerate()
-            .map(|(i, (l, &t))| gap(&r.sampling, i, l, t))
+            .map(|(i, (l, &t))| gap(&r.sampling, i, l, t, self.token_margin))
             .collect();
         Ok(Evidence {
             chunks: verdict.chunks,

@@ -1,6 +1,7 @@
 //! The full detection matrix on SmolLM2-135M-Instruct Q4_1, printed as Markdown.
 //!
-//! `cargo run --release -p verbench-inference --bin detection-report -- [--prompts N] [--tokens T]`
+//! `cargo run --release -p verbench-inference --bin detection-report -- [--prompts N] [--tokens T]
+//! [--long-top-p 1.0,0.95] [--honest-only]`
 
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -21,6 +22,12 @@ struct Args {
     /// Tokens of the extra honest seeded-sampling records per evaluation prompt (0: none).
     #[arg(long, default_value_t = 256)]
     long_honest: usize,
+    /// Nucleus masses of the long sampled records, comma-separated (T = 0.7).
+    #[arg(long, value_delimiter = ',', default_values_t = [1.0f32, 0.95])]
+    long_top_p: Vec<f32>,
+    /// Only the honest rows (calibration and false-positive checks), no cheats.
+    #[arg(long)]
+    honest_only: bool,
     /// Skip the report-only boundary cases.
     #[arg(long)]
     no_boundary: bool,
@@ -53,6 +60,8 @@ fn main() -> anyhow::Result<()> {
         max_new_tokens: args.tokens,
         boundary: !args.no_boundary,
         long_honest_tokens: args.long_honest,
+        long_top_p: args.long_top_p,
+        honest_only: args.honest_only,
         batch: args.batch,
     };
     let start = std::time::Instant::now();

@@ -15,6 +15,8 @@ fn detection_matrix_ci_subset() {
         max_new_tokens: 64,
         boundary: false,
         long_honest_tokens: 0,
+        long_top_p: Vec::new(),
+        honest_only: false,
         batch: 4,
     };
     let report = run_matrix(&m.model, &m.tokenizer, &cfg).unwrap();
