@@ -330,3 +330,30 @@ async fn deploy_with<P: Provider>(
         eigenlayer,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_without_a_backend_are_native_and_a_mismatch_is_an_error() {
+        // The layout script/Deploy.s.sol writes (no backend, no eigenlayer section).
+        let old = r#"{"chainId":31337,"deployer":"0x0000000000000000000000000000000000000001",
+            "treasury":"0x0000000000000000000000000000000000000001","blockNumber":1,
+            "serviceManager":"0x0000000000000000000000000000000000000002",
+            "disputeGame":"0x0000000000000000000000000000000000000003"}"#;
+        let d: Deployment = serde_json::from_str(old).unwrap();
+        assert_eq!(d.backend, Backend::Native);
+        assert!(d.eigenlayer.is_none());
+        assert!(Backend::check(None, &d).is_ok());
+        assert!(Backend::check(Some(Backend::Native), &d).is_ok());
+        let err = Backend::check(Some(Backend::EigenLayer), &d).unwrap_err();
+        assert!(err.to_string().contains("native back end"), "{err}");
+        let text = serde_json::to_string(&Deployment {
+            backend: Backend::EigenLayer,
+            ..d
+        })
+        .unwrap();
+        assert!(text.contains(r#""backend":"eigenlayer""#), "{text}");
+    }
+}

@@ -26,6 +26,7 @@ use verbench_chain::bindings::{
     },
     IServiceManager,
 };
+use verbench_chain::deploy::Backend;
 use verbench_inference::{ModelTokenizer, Validator};
 
 /// What the HTTP server shares with the bot.
@@ -155,6 +156,27 @@ impl Bot {
             .await
             .context("DisputeGame.serviceManager()")?;
         let sm = IServiceManager::new(sm_addr, provider.clone());
+        // Only the EigenLayer back end answers `allocationManager()`.
+        let eigen = verbench_chain::bindings::IEigenServiceManager::new(sm_addr, provider.clone());
+        let backend = match eigen.allocationManager().call().await {
+            Ok(_) => Backend::EigenLayer,
+            Err(_) => Backend::Native,
+        };
+        if let Some(wanted) = cfg.backend {
+            anyhow::ensure!(
+                wanted == backend,
+                "the DisputeGame's service manager {sm_addr} is the {backend} back end, but the bot is configured for {wanted}"
+            );
+        }
+        if backend == Backend::EigenLayer && cfg.operator {
+            // Weights are checkpointed when read: record this operator's current allocation so
+            // that disputes opened from now on count it.
+            verbench_chain::eigen::update_stakes(&provider, sm_addr, &[me])
+                .await
+                .context(
+                    "EigenServiceManager.updateStakes (is this key an EigenLayer operator?)",
+                )?;
+        }
         let state = State::load(&cfg.state_dir, cfg.start_block)?;
         let mut datasets = Vec::new();
         let mini = verbench_bundle::dataset::mini_benchmark();
@@ -163,7 +185,7 @@ impl Bot {
             let d = Dataset::load(path)?;
             datasets.push((d.root()?, d));
         }
-        info!(%me, game = %cfg.game, chain_id, cursor = state.cursor, operator = cfg.operator, "challenger ready");
+        info!(%me, game = %cfg.game, chain_id, %backend, cursor = state.cursor, operator = cfg.operator, "challenger ready");
         Ok(Self {
             cfg,
             provider,

@@ -46,6 +46,9 @@ pub struct Config {
     pub datasets: Vec<PathBuf>,
     /// Token-check margin in logits (default: the validator's paper default).
     pub token_margin: f32,
+    /// The ServiceManager back end the bot expects (`native` or `eigenlayer`); checked against
+    /// the DisputeGame's service manager at start. Unset: accept either.
+    pub backend: Option<verbench_chain::deploy::Backend>,
     /// Sleep between polls, milliseconds.
     pub poll_interval_ms: u64,
     /// Most blocks per `eth_getLogs` request.
@@ -75,6 +78,7 @@ impl Default for Config {
             model: None,
             datasets: Vec::new(),
             token_margin: 1.0,
+            backend: None,
             poll_interval_ms: 2000,
             max_block_range: 2000,
             reorg_depth: 64,

@@ -66,6 +66,9 @@ struct RunArgs {
     datasets: Vec<PathBuf>,
     #[arg(long)]
     poll_interval_ms: Option<u64>,
+    /// ServiceManager back end expected (checked at start): native or eigenlayer.
+    #[arg(long, value_enum)]
+    backend: Option<verbench_chain::deploy::Backend>,
     /// Process everything up to the current head, then exit.
     #[arg(long)]
     once: bool,
@@ -100,7 +103,8 @@ impl RunArgs {
             keystore_password_env,
             dev_key,
             listen,
-            model
+            model,
+            backend
         );
         c.operator |= self.operator;
         c.peers.extend(self.peers);

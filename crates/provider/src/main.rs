@@ -60,6 +60,10 @@ struct ChainArgs {
     /// A plain 0x-hex private key: development chains (anvil) only.
     #[arg(long, global = true)]
     dev_private_key: Option<String>,
+    /// The ServiceManager back end expected (native or eigenlayer); checked against the
+    /// deployment file. Unset: accept the file's.
+    #[arg(long, global = true, value_enum)]
+    backend: Option<verbench_chain::deploy::Backend>,
 }
 
 #[derive(Subcommand)]
@@ -205,6 +209,7 @@ async fn connect(args: &ChainArgs) -> anyhow::Result<Chain> {
         .clone()
         .unwrap_or_else(|| Deployment::default_path(chain_id));
     let deployment = Deployment::load(&path)?;
+    verbench_chain::deploy::Backend::check(args.backend, &deployment)?;
     anyhow::ensure!(
         deployment.chain_id == chain_id,
         "{} is for chain {}, the RPC serves chain {chain_id}",

@@ -181,6 +181,16 @@ async fn operators_restake_join_and_weigh_by_allocated_stake() {
         verbench_chain::decode_revert(&err).contains("NotSupported"),
         "{err}"
     );
+    // A bot configured for the other back end refuses to start.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, dataset) = small_dataset(dir.path(), 1).unwrap();
+    let mut cfg = net.bot_config(role::CHALLENGER, dir.path(), &smollm2_path(), &dataset);
+    cfg.backend = Some(Backend::Native);
+    let err = verbench_challenger::Bot::new(cfg)
+        .await
+        .err()
+        .expect("backend mismatch");
+    assert!(err.to_string().contains("eigenlayer back end"), "{err}");
     let (magnitude, max) =
         eigen::magnitudes(&net.admin, &el, net.deployment.service_manager, victim)
             .await
