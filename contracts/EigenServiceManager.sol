@@ -18,6 +18,8 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 /// the AVS. Slashed shares are burned by the core (nothing is paid out here); challengers are
 /// paid from the provider's ETH bond, which the dispute game keeps. Nothing is configurable
 /// after deployment.
+// The two payable functions of IServiceManager always revert here, so no ether can arrive.
+// slither-disable-next-line locked-ether
 contract EigenServiceManager is IServiceManager, IEigenServiceManager {
     using StakeHistory for StakeHistory.Book;
 
@@ -300,6 +302,8 @@ contract EigenServiceManager is IServiceManager, IEigenServiceManager {
 
     function _record(address operator, uint256 weight) private {
         uint256 before = _history.latest(operator);
+        // Skipping an unchanged weight saves a checkpoint; it guards nothing.
+        // slither-disable-next-line incorrect-equality
         if (before == weight) return;
         _history.write(operator, before, weight);
         emit StakeUpdated(operator, before, weight);

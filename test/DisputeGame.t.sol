@@ -541,6 +541,28 @@ contract DisputeGameTest is Deployers {
         vm.assertEq(game.credit(challenger), 2 * uint256(CHALLENGER_BOND) + share, "bond paid once");
     }
 
+    function test_resolve_providerAtFaultAlsoLosesATenthOfItsOperatorStakeOnce() public {
+        vm.prank(provider);
+        sm.registerOperator{value: 20 ether}();
+        (bytes32 did0, IDisputeGame.Dispute memory d0) = openWithLeaf(c, cid, challenger, 0);
+        (bytes32 did1, IDisputeGame.Dispute memory d1) = openWithLeaf(c, cid, challenger, 1);
+        vm.expectEmit(address(game));
+        emit IDisputeGame.ProviderStakeSlashed(did0, provider, 2 ether);
+        resolveWith(d0, did0, IDisputeGame.Outcome.ProviderAtFault, 3);
+        resolveWith(d1, did1, IDisputeGame.Outcome.ProviderAtFault, 3);
+        vm.assertEq(uint256(sm.operatorInfo(provider).stake), 18 ether, "slashed once per commitment");
+    }
+
+    function test_resolve_providerThatLeftTheOperatorSetIsStillSlashed() public {
+        vm.prank(provider);
+        sm.registerOperator{value: 20 ether}();
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        vm.prank(provider);
+        sm.deregisterOperator();
+        resolveWith(d, did, IDisputeGame.Outcome.ProviderAtFault, 3);
+        vm.assertEq(uint256(sm.operatorInfo(provider).unbonding), 18 ether, "unbonding stake slashed");
+    }
+
     function test_resolve_revertsWhenAlreadyResolved() public {
         (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
         IDisputeGame.Dispute memory fin = resolveWith(d, did, IDisputeGame.Outcome.ProviderAtFault, 3);

@@ -104,9 +104,10 @@ contract GasTest is Deployers {
         uint256 total =
             _report("resolve, 3 signatures", data, vm.snapshotGasLastCall("resolve 3 signatures"), 0);
         // The 120k goal is NOT met in this fresh state: two credit slots go from zero to non-zero
-        // (2 x 22.1k) and five checkpoint lookups cost ~28k (docs/protocol.md, "Gas"). This bound
-        // guards against regressions only.
-        vm.assertLe(total, 155_000, "resolve regression bound");
+        // (2 x 22.1k), five checkpoint lookups cost ~28k, and the call that slashes the provider's
+        // operator stake (made even when it has none, so that leaving the operator set does not
+        // escape it) ~3.7k (docs/protocol.md, "Gas"). This bound guards against regressions only.
+        vm.assertLe(total, 160_000, "resolve regression bound");
     }
 
     function test_gas_revealLeafDepth20() public {
