@@ -119,7 +119,7 @@ pub async fn run_demo(net: &Devnet) -> anyhow::Result<()> {
         "\n-- operators recompute the disputed leaf and sign verdicts (EIP-712), one submits them"
     );
     let mut ops =
-        OperatorSet::start(&net, &role::OPERATORS, &dir, &model_path, &dataset_path).await?;
+        OperatorSet::start(net, &role::OPERATORS, &dir, &model_path, &dataset_path).await?;
     let resolved = ops.round().await?;
     println!("disputes resolved: {resolved}");
 
@@ -174,7 +174,7 @@ pub async fn run_demo(net: &Devnet) -> anyhow::Result<()> {
         "treasury {treasury} credit: {} wei",
         game.credit(treasury).call().await.unwrap_or(U256::ZERO)
     );
-    print_gas(&net).await?;
+    print_gas(net).await?;
     println!(
         "\ndemo finished in {:.0}s (work files in {})",
         t0.elapsed().as_secs_f64(),

@@ -166,12 +166,22 @@ async fn demo() -> anyhow::Result<()> {
     )
     .await?;
     let net = Devnet::with_deployment(anvil, deployment);
+    let el = net
+        .deployment
+        .eigenlayer
+        .clone()
+        .context("EigenLayer deployment")?;
     println!(
-        "anvil at {}; EigenLayer core {:?}\nDisputeGame {}, EigenServiceManager (the AVS) {}",
+        "anvil at {}; EigenLayer core: AllocationManager {}, DelegationManager {}, StrategyManager {}, strategy {}",
         net.anvil.endpoint(),
-        net.deployment.eigenlayer,
-        net.deployment.dispute_game,
-        net.deployment.service_manager
+        el.allocation_manager,
+        el.delegation_manager,
+        el.strategy_manager,
+        el.strategy
+    );
+    println!(
+        "DisputeGame {}, EigenServiceManager (the AVS, operator set {}) {}",
+        net.deployment.dispute_game, el.operator_set_id, net.deployment.service_manager
     );
     // The cheating provider restakes too: its commitments are backed by its allocated stake.
     for i in role::OPERATORS.into_iter().chain([role::CHEAT]) {
@@ -189,11 +199,6 @@ async fn demo() -> anyhow::Result<()> {
         );
     }
     net.advance(1).await?;
-    let el = net
-        .deployment
-        .eigenlayer
-        .clone()
-        .context("EigenLayer deployment")?;
     let cheat = net.address(role::CHEAT);
     let before = eigen::magnitudes(&net.admin, &el, net.deployment.service_manager, cheat).await?;
     run_demo(&net).await?;

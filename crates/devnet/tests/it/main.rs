@@ -145,9 +145,7 @@ async fn operators_restake_join_and_weigh_by_allocated_stake() {
         .slash(victim, U256::from(1u64), "not the game".into())
         .send()
         .await;
-    let err = via_sm
-        .err()
-        .expect("the service manager let a non-game caller slash");
+    let err = via_sm.expect_err("the service manager let a non-game caller slash");
     assert!(
         verbench_chain::decode_revert(&err).contains("NotDisputeGame"),
         "{err}"
@@ -163,8 +161,7 @@ async fn operators_restake_join_and_weigh_by_allocated_stake() {
         )
         .send()
         .await
-        .err()
-        .expect("registrar callback from an EOA");
+        .expect_err("registrar callback from an EOA");
     assert!(
         verbench_chain::decode_revert(&err).contains("NotAllocationManager"),
         "{err}"
@@ -175,8 +172,7 @@ async fn operators_restake_join_and_weigh_by_allocated_stake() {
         .value(ether(1))
         .send()
         .await
-        .err()
-        .expect("native registration on the EigenLayer back end");
+        .expect_err("native registration on the EigenLayer back end");
     assert!(
         verbench_chain::decode_revert(&err).contains("NotSupported"),
         "{err}"
@@ -188,8 +184,7 @@ async fn operators_restake_join_and_weigh_by_allocated_stake() {
     cfg.backend = Some(Backend::Native);
     let err = verbench_challenger::Bot::new(cfg)
         .await
-        .err()
-        .expect("backend mismatch");
+        .expect_err("backend mismatch");
     assert!(err.to_string().contains("eigenlayer back end"), "{err}");
     let (magnitude, max) =
         eigen::magnitudes(&net.admin, &el, net.deployment.service_manager, victim)
@@ -414,8 +409,7 @@ async fn model_swap_provider_is_slashed_through_the_allocation_manager() {
         )
         .send()
         .await
-        .err()
-        .expect("an outsider's verdict resolved a dispute");
+        .expect_err("an outsider's verdict resolved a dispute");
     assert!(
         verbench_chain::decode_revert(&err).contains("NotOperator"),
         "{err}"
