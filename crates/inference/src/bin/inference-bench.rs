@@ -1,7 +1,12 @@
 //! Generation and validation speed on SmolLM2-135M-Instruct Q4_1 (CPU), against candle's own
 //! `quantized_llama`.
 //!
-//! `cargo run --release -p verbench-inference --bin inference-bench -- [--tokens 128] [--runs 3]`
+//! `cargo run --release -p verbench-inference --bin inference-bench -- [--tokens 128] [--runs 5]`
+//!
+//! Peak memory is measured per phase in child processes (this binary with `--phase`): one that
+//! loads the quantized model and generates with proofs, one that loads the dense model and
+//! validates a record, each reporting its own peak RSS (`VmHWM`), as a provider and a challenger
+//! would run them.
 
 use std::time::Instant;
 
@@ -20,14 +25,63 @@ struct Args {
     /// Tokens generated per run.
     #[arg(long, default_value_t = 128)]
     tokens: usize,
-    /// Runs per measurement (the median is reported).
-    #[arg(long, default_value_t = 3)]
+    /// Runs per measurement (the median is reported; plain and proven runs alternate).
+    #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// Internal: run one phase in this process and print its peak RSS (`generate`, or
+    /// `validate:<record.json>`).
+    #[arg(long, hide = true)]
+    phase: Option<String>,
 }
 
-/// Resets the peak-RSS counter (Linux `clear_refs` 5) so that `VmHWM` measures one phase.
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+/// Runs one phase alone (a child process) and prints `peak_mib=<n>`.
+fn phase(path: &std::path::Path, which: &str, tokens: usize) -> anyhow::Result<()> {
+    let dev = Device::Cpu;
+    if which == "generate" {
+        let m = load(path, WeightFormat::Quantized, &dev)?;
+        let prompt = m
+            .tokenizer
+            .encode_chat(None, PROMPTS.lines().next().unwrap_or("Hello"))?;
+        let r = generate(&m.model, &prompt, &GenerateOptions::greedy(tokens))?;
+        anyhow::ensure!(!r.output.is_empty(), "nothing generated");
+    } else if let Some(file) = which.strip_prefix("validate:") {
+        let r: verbench_inference::Record = serde_json::from_str(&std::fs::read_to_string(file)?)?;
+        let m = load(path, WeightFormat::DenseF32, &dev)?;
+        let params = ProofParams::paper_defaults();
+        let v = Validator::new(
+            m.model,
+            params,
+            Thresholds::paper_defaults(128),
+            f32::INFINITY,
+        );
+        anyhow::ensure!(v.validate(&r)?.toploc_passed(), "validation failed");
+    } else {
+        anyhow::bail!("unknown phase {which}");
+    }
+    println!("peak_mib={:.0}", peak_mib());
+    Ok(())
+}
+
+/// Peak RSS of a child running `which`.
+fn child_peak(path: &std::path::Path, which: &str, tokens: usize) -> anyhow::Result<f64> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .arg("--model")
+        .arg(path)
+        .arg("--tokens")
+        .arg(tokens.to_string())
+        .arg("--phase")
+        .arg(which)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "phase {which} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("peak_mib="))
+        .and_then(|v| v.parse().ok())
+        .context("no peak_mib line from the child")
 }
 
 fn peak_mib() -> f64 {
@@ -47,6 +101,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let path = args.model.unwrap_or_else(smollm2_path);
+    if let Some(which) = &args.phase {
+        return phase(&path, which, args.tokens);
+    }
     let dev = Device::Cpu;
     let m = load(&path, WeightFormat::Quantized, &dev)
         .with_context(|| format!("loading {}", path.display()))?;
@@ -77,24 +134,25 @@ fn main() -> anyhow::Result<()> {
     let proven = GenerateOptions::greedy(n);
     let _ = generate(&m.model, &prompt, &plain)?; // warm-up
     let (mut t_plain, mut t_proof, mut t_val) = (vec![], vec![], vec![]);
-    let (mut mem_gen, mut mem_val) = (0f64, 0f64);
     let mut record = None;
-    for _ in 0..args.runs {
+    for run in 0..args.runs {
+        // Alternate which variant goes first, so that drift in machine load hits both.
+        for first_plain in [run % 2 == 0, run % 2 == 1] {
+            let t = Instant::now();
+            if first_plain {
+                let _ = generate(&m.model, &prompt, &plain)?;
+                t_plain.push(t.elapsed().as_secs_f64());
+            } else {
+                let r = generate(&m.model, &prompt, &proven)?;
+                t_proof.push(t.elapsed().as_secs_f64());
+                record = Some(r);
+            }
+        }
+        let r = record.as_ref().context("no run")?;
         let t = Instant::now();
-        let _ = generate(&m.model, &prompt, &plain)?;
-        t_plain.push(t.elapsed().as_secs_f64());
-        reset_peak();
-        let t = Instant::now();
-        let r = generate(&m.model, &prompt, &proven)?;
-        t_proof.push(t.elapsed().as_secs_f64());
-        mem_gen = mem_gen.max(peak_mib());
-        reset_peak();
-        let t = Instant::now();
-        let o = validator.validate(&r)?;
+        let o = validator.validate(r)?;
         t_val.push(t.elapsed().as_secs_f64());
-        mem_val = mem_val.max(peak_mib());
-        assert!(o.toploc_passed());
-        record = Some(r);
+        anyhow::ensure!(o.toploc_passed(), "honest record failed validation");
     }
     let r = record.context("no run")?;
     let total = (r.prompt.len() + r.output.len()) as f64;
@@ -150,6 +208,11 @@ fn main() -> anyhow::Result<()> {
         (tq / tp - 1.0) * 100.0
     );
     println!("validation speed / decode speed: {:.1}x in prompt+output tokens, {:.1}x in output tokens (goal >= 5x)", (total / tv) / (n as f64 / tq), tq / tv);
-    println!("peak RSS during generation with proofs: {mem_gen:.0} MiB; during validation: {mem_val:.0} MiB (both models loaded: quantized generator and dense validator)");
+    let tmp = std::env::temp_dir().join(format!("verbench-bench-{}.json", std::process::id()));
+    std::fs::write(&tmp, serde_json::to_string(&r)?)?;
+    let mem_gen = child_peak(&path, "generate", n)?;
+    let mem_val = child_peak(&path, &format!("validate:{}", tmp.display()), n)?;
+    let _ = std::fs::remove_file(&tmp);
+    println!("peak RSS, each phase alone in its own process: generation with proofs (quantized model) {mem_gen:.0} MiB; validation (dense f32 model) {mem_val:.0} MiB");
     Ok(())
 }

@@ -14,8 +14,10 @@ fn detection_matrix_ci_subset() {
         prompts: PROMPTS.lines().take(20).map(String::from).collect(),
         max_new_tokens: 64,
         boundary: false,
-        long_honest_tokens: 0,
-        long_top_p: Vec::new(),
+        // Seeded sampling as the protocol's tasks run it (T = 0.7 here, top-p 1): honest sampled
+        // records must pass the same limits.
+        long_honest_tokens: 64,
+        long_top_p: vec![1.0],
         honest_only: false,
         batch: 4,
     };
