@@ -228,8 +228,46 @@ async fn voting_dispute(net: &Devnet) -> (B256, IDisputeGame::Dispute) {
     (ev.disputeId, ev.data.dispute)
 }
 
-/// Gas of every `resolve` transaction since the deployment.
-async fn resolve_gas(net: &Devnet) -> Vec<u64> {
+/// Gas used inside every call frame of `tx` whose target is `to` and whose calldata starts
+/// with `selector` (anvil's `debug_traceTransaction` with the call tracer).
+async fn frame_gas(
+    net: &Devnet,
+    tx: B256,
+    to: alloy::primitives::Address,
+    selector: [u8; 4],
+) -> Vec<u64> {
+    fn walk(v: &serde_json::Value, to: &str, sel: &str, out: &mut Vec<u64>) {
+        let hit = v["to"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(to))
+            && v["input"].as_str().is_some_and(|i| i.starts_with(sel));
+        if hit {
+            if let Some(g) = v["gasUsed"].as_str() {
+                out.push(u64::from_str_radix(g.trim_start_matches("0x"), 16).unwrap());
+            }
+        }
+        for c in v["calls"].as_array().into_iter().flatten() {
+            walk(c, to, sel, out);
+        }
+    }
+    let trace: serde_json::Value = net
+        .admin
+        .raw_request(
+            "debug_traceTransaction".into(),
+            (tx, serde_json::json!({ "tracer": "callTracer" })),
+        )
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    walk(
+        &trace,
+        &to.to_string(),
+        &format!("0x{}", alloy::hex::encode(selector)),
+        &mut out,
+    );
+    out
+}
+
+/// Hashes and gas of every `resolve` transaction since the deployment.
+async fn resolves(net: &Devnet) -> Vec<(B256, u64)> {
     use alloy::sol_types::SolCall;
     let mut out = Vec::new();
     let head = net.admin.get_block_number().await.unwrap();
@@ -250,7 +288,7 @@ async fn resolve_gas(net: &Devnet) -> Vec<u64> {
                     .await
                     .unwrap()
                     .unwrap();
-                out.push(r.gas_used);
+                out.push((r.transaction_hash, r.gas_used));
             }
         }
     }
@@ -449,9 +487,26 @@ async fn model_swap_provider_is_slashed_through_the_allocation_manager() {
         .await
         .unwrap();
     assert_eq!(credit, ether(1) / U256::from(2) + ether(1) / U256::from(10));
+    let (tx, gas) = resolves(net).await[0];
+    use alloy::sol_types::SolCall;
+    let slash = frame_gas(
+        net,
+        tx,
+        el.allocation_manager,
+        IAllocationManager::slashOperatorCall::SELECTOR,
+    )
+    .await;
+    let sm_slash = frame_gas(
+        net,
+        tx,
+        net.deployment.service_manager,
+        IServiceManager::slashCall::SELECTOR,
+    )
+    .await;
+    assert_eq!(slash.len(), 1, "one slashOperator call in the resolve");
     eprintln!(
-        "resolve gas with the slash through the core: {:?}",
-        resolve_gas(net).await
+        "resolve with the provider slashed through the core: {gas} gas; inside it \
+         EigenServiceManager.slash {sm_slash:?} of which AllocationManager.slashOperator {slash:?}"
     );
 }
 
