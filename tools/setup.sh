@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent toolchain bootstrap for verbench, from the package registries only:
 # - Foundry's forge/anvil/cast, solcjs and OpenZeppelin contracts from npm (package-lock.json);
-# - the Rust workspace's crates (Cargo.lock), fetched once.
+# - the Rust workspace's crates (Cargo.lock), fetched once;
+# - pkg-config and the OpenSSL headers (Debian packages) when missing, for crates/devnet.
 # Safe to run any number of times; both README commands call it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,19 @@ for tool in forge anvil cast; do
   fi
 done
 tools/solc --version >/dev/null
+
+# crates/devnet depends on eigen-utils, whose reqwest links the system OpenSSL (openssl-sys):
+# it needs pkg-config and the OpenSSL headers. Install them from Debian/Ubuntu when we can.
+if ! { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openssl; }; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "installing pkg-config and libssl-dev (Debian) for openssl-sys"
+    apt-get install -y -q pkg-config libssl-dev >&2 || { apt-get update -q >&2 && apt-get install -y -q pkg-config libssl-dev >&2; }
+  else
+    echo "setup: pkg-config and the OpenSSL development headers are required to build crates/devnet" \
+      "(Debian/Ubuntu: apt-get install pkg-config libssl-dev; Fedora: dnf install pkgconf openssl-devel)" >&2
+    exit 1
+  fi
+fi
 
 if [ "${VERBENCH_SKIP_CARGO_FETCH:-0}" != 1 ]; then
   log "fetching Rust crates (Cargo.lock)"
