@@ -89,7 +89,8 @@ async fn now(net: &Devnet) -> u64 {
 }
 
 /// Operators restake, register as EigenLayer operators, join verbench's set and allocate; their
-/// weights are their allocated stake, and only the dispute game (through the AVS) can slash.
+/// weights are their allocated stake (a staker's delegation adds to it), and only the dispute game
+/// (through the AVS) can slash.
 #[tokio::test(flavor = "multi_thread")]
 async fn operators_restake_join_and_weigh_by_allocated_stake() {
     let net = network(CoreParams::default()).await;
@@ -194,6 +195,54 @@ async fn operators_restake_join_and_weigh_by_allocated_stake() {
         (magnitude, max),
         (eigen::FULL_MAGNITUDE, eigen::FULL_MAGNITUDE)
     );
+
+    // A staker delegates to an operator: the operator's allocated magnitude applies to the
+    // delegated shares too, and its weight grows once it is checkpointed.
+    const STAKER: usize = 8;
+    let staker = net.address(STAKER);
+    let signer = net.provider(STAKER);
+    let token = verbench_chain::bindings::IDevnetToken::new(el.stake_token, signer.clone());
+    eigen::confirm(token.mint(staker, ether(5)).send().await, "mint")
+        .await
+        .unwrap();
+    eigen::confirm(
+        token.approve(el.strategy_manager, ether(5)).send().await,
+        "approve",
+    )
+    .await
+    .unwrap();
+    eigen::confirm(
+        verbench_chain::bindings::IStrategyManager::new(el.strategy_manager, signer.clone())
+            .depositIntoStrategy(el.strategy, el.stake_token, ether(5))
+            .send()
+            .await,
+        "deposit",
+    )
+    .await
+    .unwrap();
+    eigen::confirm(
+        verbench_chain::bindings::IDelegationManager::new(el.delegation_manager, signer)
+            .delegateTo(
+                victim,
+                verbench_chain::bindings::EigenTypes::SignatureWithExpiry {
+                    signature: Bytes::new(),
+                    expiry: U256::ZERO,
+                },
+                B256::ZERO,
+            )
+            .send()
+            .await,
+        "delegate",
+    )
+    .await
+    .unwrap();
+    eigen::update_stakes(&net.admin, net.deployment.service_manager, &[victim])
+        .await
+        .unwrap();
+    net.advance(1).await.unwrap();
+    let t = alloy::primitives::aliases::U48::from(now(&net).await - 1);
+    assert_eq!(sm0.stakeAt(victim, t).call().await.unwrap(), ether(15));
+    assert_eq!(sm0.totalStakeAt(t).call().await.unwrap(), ether(35));
 }
 
 fn model() -> LoadedModel {
