@@ -54,6 +54,9 @@ pub struct MatrixConfig {
     pub long_honest_tokens: usize,
     /// Nucleus masses of the long sampled records (one set of records per value, T = 0.7).
     pub long_top_p: Vec<f32>,
+    /// Added to the prompt index to seed each long sampled record (another offset gives other
+    /// sequences, for more distinct honest chunks).
+    pub long_seed_offset: u64,
     /// Only the honest cases (calibration, greedy and sampled false-positive rows); no cheats.
     pub honest_only: bool,
     /// Records per packed validation batch.
@@ -329,7 +332,7 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
             );
             let o = GenerateOptions {
                 sampling: Sampling::Seeded {
-                    seed: i as u64,
+                    seed: i as u64 + cfg.long_seed_offset,
                     temperature: 0.7,
                     top_p,
                 },

@@ -25,6 +25,9 @@ struct Args {
     /// Nucleus masses of the long sampled records, comma-separated (T = 0.7).
     #[arg(long, value_delimiter = ',', default_values_t = [1.0f32, 0.95])]
     long_top_p: Vec<f32>,
+    /// Added to the prompt index to seed the long sampled records.
+    #[arg(long, default_value_t = 0)]
+    long_seed_offset: u64,
     /// Only the honest rows (calibration and false-positive checks), no cheats.
     #[arg(long)]
     honest_only: bool,
@@ -61,6 +64,7 @@ fn main() -> anyhow::Result<()> {
         boundary: !args.no_boundary,
         long_honest_tokens: args.long_honest,
         long_top_p: args.long_top_p,
+        long_seed_offset: args.long_seed_offset,
         honest_only: args.honest_only,
         batch: args.batch,
     };

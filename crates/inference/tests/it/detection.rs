@@ -18,6 +18,7 @@ fn detection_matrix_ci_subset() {
         // records must pass the same limits.
         long_honest_tokens: 64,
         long_top_p: vec![1.0],
+        long_seed_offset: 0,
         honest_only: false,
         batch: 4,
     };
