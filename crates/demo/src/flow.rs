@@ -6,10 +6,9 @@
 
 use crate::{role, small_dataset, Devnet, OperatorSet};
 use alloy::primitives::{utils::format_ether, U256};
-use anyhow::Context;
 use std::time::Instant;
 use verbench_chain::bindings::IDisputeGame::CommitmentStatus;
-use verbench_inference::{load, smollm2_path, WeightFormat};
+use verbench_inference::smollm2_path;
 use verbench_provider::cheat::Cheat;
 
 fn status(s: CommitmentStatus) -> &'static str {
@@ -39,17 +38,7 @@ pub async fn run_demo(net: &Devnet) -> anyhow::Result<()> {
         dataset.items.len(),
         model_path.display()
     );
-    let model = load(
-        &model_path,
-        WeightFormat::Quantized,
-        &verbench_inference::device(),
-    )
-    .with_context(|| {
-        format!(
-            "loading {} (run tools/fetch-models.sh)",
-            model_path.display()
-        )
-    })?;
+    let model = crate::smollm2()?;
 
     let task = net
         .register_task(

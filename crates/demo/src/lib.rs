@@ -19,7 +19,7 @@ use verbench_chain::{
     deploy::{deploy, DeployParams, Deployment},
     local,
 };
-use verbench_inference::LoadedModel;
+use verbench_inference::{load, smollm2_path, LoadedModel, WeightFormat};
 use verbench_provider::{cheat::Cheat, commit::Committed, run, task::TaskInfo};
 
 pub mod flow;
@@ -316,6 +316,23 @@ impl OperatorSet {
         }
         Ok(resolved)
     }
+}
+
+/// SmolLM2-135M-Instruct Q4_1 from the cache `tools/fetch-models.sh` fills, quantized, on the
+/// default device: the model of the demo and of the end-to-end scenarios.
+pub fn smollm2() -> anyhow::Result<LoadedModel> {
+    let path = smollm2_path();
+    anyhow::ensure!(
+        path.exists(),
+        "{} is missing: run tools/fetch-models.sh (tools/test.sh does)",
+        path.display()
+    );
+    load(
+        &path,
+        WeightFormat::Quantized,
+        &verbench_inference::device(),
+    )
+    .with_context(|| format!("loading {}", path.display()))
 }
 
 /// The first `n` items of the project's mini benchmark, written to `dir/dataset.jsonl`.

@@ -307,6 +307,15 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
     );
     v.set_limits(thresholds, margin);
     tracing::info!(?thresholds, margin, "calibrated");
+    let eval_items = eval.len();
+    let report = move |cases| MatrixReport {
+        thresholds,
+        token_margin: margin,
+        calibration_max: cmax,
+        calibration_size,
+        eval_items,
+        cases,
+    };
 
     // 2. Score the evaluation half.
     let mut cases = Vec::new();
@@ -355,14 +364,7 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
         }
     }
     if cfg.honest_only {
-        return Ok(MatrixReport {
-            thresholds,
-            token_margin: margin,
-            calibration_max: cmax,
-            calibration_size,
-            eval_items: eval.len(),
-            cases,
-        });
+        return Ok(report(cases));
     }
     let check = |recs: &[Record]| -> Result<Vec<Evidence>> {
         with_threads(2, || recs.iter().map(|r| v.recompute(r)).collect())?
@@ -604,14 +606,7 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
         );
     }
 
-    Ok(MatrixReport {
-        thresholds,
-        token_margin: margin,
-        calibration_max: cmax,
-        calibration_size,
-        eval_items: eval.len(),
-        cases,
-    })
+    Ok(report(cases))
 }
 
 fn dist<T: Copy + PartialOrd>(mut v: Vec<T>) -> Option<(T, T, T)> {

@@ -7,25 +7,10 @@ use std::path::Path;
 use verbench_chain::bindings::IDisputeGame::CommitmentStatus;
 use verbench_challenger::Bot;
 use verbench_demo::{ether, role, small_dataset, Devnet, OperatorSet};
-use verbench_inference::{load, smollm2_path, LoadedModel, WeightFormat};
+use verbench_inference::{smollm2_path, LoadedModel};
 use verbench_provider::{cheat::Cheat, watch::Watcher};
 
 const WINDOW: u32 = 3600;
-
-fn model() -> LoadedModel {
-    let path = smollm2_path();
-    assert!(
-        path.exists(),
-        "{} is missing: run tools/fetch-models.sh (tools/test.sh does)",
-        path.display()
-    );
-    load(
-        &path,
-        WeightFormat::Quantized,
-        &verbench_inference::device(),
-    )
-    .unwrap()
-}
 
 struct Scenario {
     net: Devnet,
@@ -39,7 +24,7 @@ struct Scenario {
 async fn scenario(items: usize) -> Scenario {
     let dir = tempfile::tempdir().unwrap();
     let (dataset, dataset_path) = small_dataset(dir.path(), items).unwrap();
-    let model = model();
+    let model = verbench_demo::smollm2().unwrap();
     let net = Devnet::start().await.unwrap();
     net.register_operators(&role::OPERATORS, ether(10))
         .await

@@ -24,7 +24,7 @@ use verbench_chain::{
 };
 use verbench_demo::{ether, role, small_dataset, Devnet, OperatorSet as Bots};
 use verbench_devnet::{deploy, onboard, CoreParams};
-use verbench_inference::{load, smollm2_path, LoadedModel, WeightFormat};
+use verbench_inference::smollm2_path;
 use verbench_provider::cheat::Cheat;
 
 const WINDOW: u32 = 3600;
@@ -245,21 +245,6 @@ async fn operators_restake_join_and_weigh_by_allocated_stake() {
     assert_eq!(sm0.totalStakeAt(t).call().await.unwrap(), ether(35));
 }
 
-fn model() -> LoadedModel {
-    let path = smollm2_path();
-    assert!(
-        path.exists(),
-        "{} is missing: run tools/fetch-models.sh (tools/test.sh does)",
-        path.display()
-    );
-    load(
-        &path,
-        WeightFormat::Quantized,
-        &verbench_inference::device(),
-    )
-    .unwrap()
-}
-
 /// The latest dispute in Voting state and its id, read from its `LeafRevealed` event.
 async fn voting_dispute(net: &Devnet) -> (B256, IDisputeGame::Dispute) {
     let logs = net
@@ -386,7 +371,7 @@ async fn model_swap(core: CoreParams, leave_before_dispute: bool) -> Run {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let (dataset, dataset_path) = small_dataset(dir.path(), 3).unwrap();
-    let model = model();
+    let model = verbench_demo::smollm2().unwrap();
     let task = net
         .register_task(&dataset, B256::from(model.model.hash().0), 32, WINDOW)
         .await
