@@ -1,7 +1,11 @@
 //! Generation and validation speed on SmolLM2-135M-Instruct Q4_1 (CPU), against candle's own
 //! `quantized_llama`.
 //!
-//! `cargo run --release -p verbench-inference --bin inference-bench -- [--tokens 128] [--runs 5]`
+//! `cargo run --release -p verbench-inference --bin inference-bench -- [--tokens 128] [--runs 5]
+//! [--llamacpp-python PY]`
+//!
+//! With `--llamacpp-python`, llama.cpp is measured in the same run on the same file and token ids
+//! by `tools/bench_llamacpp.py` under that interpreter (`tools/llamacpp-bench.sh` builds one).
 //!
 //! Peak memory is measured per phase in child processes (this binary with `--phase`): one that
 //! loads the quantized model and generates with proofs, one that loads the dense model and
@@ -28,6 +32,9 @@ struct Args {
     /// Runs per measurement (the median is reported; plain and proven runs alternate).
     #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// Also measure llama.cpp: a Python interpreter with llama-cpp-python installed.
+    #[arg(long)]
+    llamacpp_python: Option<std::path::PathBuf>,
     /// Internal: run one phase in this process and print its peak RSS (`generate`, or
     /// `validate:<record.json>`).
     #[arg(long, hide = true)]
@@ -82,6 +89,49 @@ fn child_peak(path: &std::path::Path, which: &str, tokens: usize) -> anyhow::Res
         .find_map(|l| l.strip_prefix("peak_mib="))
         .and_then(|v| v.parse().ok())
         .context("no peak_mib line from the child")
+}
+
+/// What `tools/bench_llamacpp.py` reports (seconds are medians over the runs).
+#[derive(serde::Deserialize)]
+struct LlamaCpp {
+    version: String,
+    prompt_prefill_s: f64,
+    decode_s: f64,
+    full_prefill_s: f64,
+    greedy_agree_prefix: usize,
+    peak_mib: f64,
+    rss_before_load_mib: f64,
+}
+
+/// Runs `tools/bench_llamacpp.py` under `python` with `job` on stdin.
+fn run_llamacpp(python: &std::path::Path, job: &serde_json::Value) -> anyhow::Result<LlamaCpp> {
+    use std::io::Write;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/bench_llamacpp.py");
+    let mut child = std::process::Command::new(python)
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {} {script}", python.display()))?;
+    child
+        .stdin
+        .take()
+        .context("no stdin")?
+        .write_all(job.to_string().as_bytes())?;
+    let out = child.wait_with_output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "llama.cpp bench failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    serde_json::from_slice(&out.stdout).with_context(|| {
+        format!(
+            "reading the llama.cpp bench output: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 fn peak_mib() -> f64 {
@@ -181,6 +231,25 @@ fn main() -> anyhow::Result<()> {
         t_ref_pre.push(t.elapsed().as_secs_f64());
     }
 
+    let llamacpp = match &args.llamacpp_python {
+        Some(py) => {
+            let model = path
+                .to_str()
+                .with_context(|| format!("{} is not UTF-8", path.display()))?;
+            let job = serde_json::json!({
+                "model": model,
+                "prompt": prompt,
+                "full": r.prompt.iter().chain(&r.output).collect::<Vec<_>>(),
+                "new_tokens": n,
+                "runs": args.runs,
+                "threads": rayon::current_num_threads(),
+                "reference_output": r.output,
+            });
+            Some(run_llamacpp(py, &job)?)
+        }
+        None => None,
+    };
+
     let (tp, tq, tv) = (median(t_plain), median(t_proof), median(t_val));
     let (tr, trp) = (median(t_ref), median(t_ref_pre));
     println!("| measurement | time (s) | tokens/s |");
@@ -202,7 +271,38 @@ fn main() -> anyhow::Result<()> {
         "| candle quantized_llama: one prefill over {total} tokens | {trp:.3} | {:.1} |",
         total / trp
     );
+    if let Some(l) = &llamacpp {
+        println!(
+            "| llama.cpp {} (llama-cpp-python): {n} decode steps | {:.3} | {:.1} |",
+            l.version,
+            l.decode_s,
+            n as f64 / l.decode_s
+        );
+        let g = l.prompt_prefill_s + l.decode_s;
+        println!(
+            "| llama.cpp: prefill {} + {n} decode steps (as our generate rows) | {g:.3} | {:.1} |",
+            prompt.len(),
+            n as f64 / g
+        );
+        println!(
+            "| llama.cpp: one prefill over {total} tokens, logits at every position | {:.3} | {:.1} |",
+            l.full_prefill_s,
+            total / l.full_prefill_s
+        );
+    }
     println!();
+    if let Some(l) = &llamacpp {
+        let g = l.prompt_prefill_s + l.decode_s;
+        println!(
+            "our generation with proofs / llama.cpp generation: {:.2}x the time; our validation / llama.cpp prefill over the same tokens: {:.2}x the time",
+            tq / g,
+            tv / l.full_prefill_s
+        );
+        println!(
+            "llama.cpp greedy output equals ours for the first {} of {n} tokens; llama.cpp process peak RSS {:.0} MiB ({:.0} MiB of it Python before the model was loaded)",
+            l.greedy_agree_prefix, l.peak_mib, l.rss_before_load_mib
+        );
+    }
     println!(
         "proof overhead on generation: {:+.2}% (goal < 2%)",
         (tq / tp - 1.0) * 100.0
