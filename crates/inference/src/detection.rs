@@ -131,6 +131,9 @@ pub struct MatrixReport {
     pub calibration_size: (usize, usize),
     /// Evaluation prompts.
     pub eval_items: usize,
+    /// Index in the prompt set of each evaluation item (the items of every case are in this
+    /// order).
+    pub eval_prompts: Vec<usize>,
     /// The cases, honest first.
     pub cases: Vec<Case>,
 }
@@ -272,18 +275,26 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
                  recs: &dyn Fn(usize) -> Record|
      -> Result<[Vec<Evidence>; 3]> {
         let owned: Vec<Record> = idx.iter().map(|&i| recs(i)).collect();
+        let tokens: usize = owned.iter().map(|r| r.prompt.len() + r.output.len()).sum();
+        tracing::info!(
+            records = owned.len(),
+            tokens,
+            "validating: dense f32, 1 thread, one sequence (path 1/3)"
+        );
         let a = with_threads(1, || {
             owned
                 .iter()
                 .map(|r| v.recompute(r))
                 .collect::<Result<Vec<_>>>()
         })??;
+        tracing::info!("validating: dense f32, 2 threads, one sequence (path 2/3)");
         let c = with_threads(2, || {
             owned
                 .iter()
                 .map(|r| v.recompute(r))
                 .collect::<Result<Vec<_>>>()
         })??;
+        tracing::info!("validating: dense f32, 2 threads, packed batch (path 3/3)");
         let mut b = Vec::new();
         for group in owned.chunks(cfg.batch.max(1)) {
             let refs: Vec<&Record> = group.iter().collect();
@@ -308,12 +319,14 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
     v.set_limits(thresholds, margin);
     tracing::info!(?thresholds, margin, "calibrated");
     let eval_items = eval.len();
+    let eval_prompts = eval.clone();
     let report = move |cases| MatrixReport {
         thresholds,
         token_margin: margin,
         calibration_max: cmax,
         calibration_size,
         eval_items,
+        eval_prompts,
         cases,
     };
 
@@ -714,6 +727,24 @@ impl MatrixReport {
             "\nHonest chunks checked on the evaluation half (all honest paths): {chunks}, chunks or token checks failing: {fp}{}.",
             if fp == 0 && chunks > 0 { format!(" (95% upper bound on the per-chunk false-positive rate: {:.2}%)", 300.0 / chunks as f64) } else { String::new() }
         );
+        for c in &honest {
+            for (n, i) in c.items.iter().enumerate().filter(|(_, i)| !i.passed()) {
+                let prompt = self
+                    .eval_prompts
+                    .get(n)
+                    .map_or("?".to_string(), |p| p.to_string());
+                let _ = writeln!(
+                    s,
+                    "- honest item failing, {}: prompt #{prompt} (evaluation item {n}); TOPLOC {}, {} decode chunks failing; largest token gap {:.3} at output position {} (margin {:.3})",
+                    c.name,
+                    if i.toploc_pass { "passed" } else { "failed" },
+                    i.failing_chunks,
+                    i.max_gap.0,
+                    i.max_gap.1,
+                    self.token_margin
+                );
+            }
+        }
         s
     }
 }
