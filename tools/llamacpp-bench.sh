@@ -33,6 +33,8 @@ if ! "$venv/bin/python" -c "import llama_cpp, sys; sys.exit(llama_cpp.__version_
   CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAMA_CURL=OFF" \
     CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
     "$venv/bin/pip" install --quiet "$sdist"
+  rm -rf "$tmp"
+  trap - EXIT
 fi
 
 ./tools/fetch-models.sh
