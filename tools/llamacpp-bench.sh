@@ -24,7 +24,7 @@ if ! "$venv/bin/python" -c "import llama_cpp, sys; sys.exit(llama_cpp.__version_
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   log "downloading llama-cpp-python $version (source package)"
-  python3 -m pip download --quiet --no-deps --no-binary :all: -d "$tmp" "llama-cpp-python==$version"
+  python3 -m pip download --quiet --no-deps --no-binary llama-cpp-python -d "$tmp" "llama-cpp-python==$version"
   sdist="$tmp/llama_cpp_python-$version.tar.gz"
   got=$(sha256sum "$sdist" | cut -d' ' -f1)
   [ "$got" = "$want_sha" ] || { log "sha256 mismatch for $sdist: $got"; exit 1; }
