@@ -58,21 +58,20 @@ pub struct OnboardingGas {
     pub update_stakes: u64,
 }
 
-/// Step 1: `operator` (whose key signs for `provider`) deposits `amount` of the strategy's token and
-/// registers as an EigenLayer operator, delegated to itself, with allocation delay 0. With
-/// `mint`, the amount is first minted from the devnet token (test networks only).
-pub async fn restake(
+/// `staker` (whose key signs for `provider`) deposits `amount` of the strategy's token into the
+/// strategy; with `mint`, the amount is first minted from the devnet token (test networks only).
+/// Returns the deposit's gas.
+pub async fn deposit(
     provider: &DynProvider,
-    operator: Address,
+    staker: Address,
     el: &EigenLayerAddresses,
     amount: U256,
     mint: bool,
-    gas: &mut OnboardingGas,
-) -> Result<()> {
+) -> Result<u64> {
     let token = IDevnetToken::new(el.stake_token, provider.clone());
     if mint {
         confirm(
-            token.mint(operator, amount).send().await,
+            token.mint(staker, amount).send().await,
             "minting devnet stake",
         )
         .await?;
@@ -83,14 +82,28 @@ pub async fn restake(
     )
     .await?;
     let sm = IStrategyManager::new(el.strategy_manager, provider.clone());
-    gas.deposit = confirm(
+    Ok(confirm(
         sm.depositIntoStrategy(el.strategy, el.stake_token, amount)
             .send()
             .await,
         "depositing into the strategy",
     )
     .await?
-    .gas_used;
+    .gas_used)
+}
+
+/// Step 1: `operator` (whose key signs for `provider`) deposits `amount` of the strategy's token
+/// ([`deposit`]) and registers as an EigenLayer operator, delegated to itself, with allocation
+/// delay 0. With `mint`, the amount is first minted from the devnet token (test networks only).
+pub async fn restake(
+    provider: &DynProvider,
+    operator: Address,
+    el: &EigenLayerAddresses,
+    amount: U256,
+    mint: bool,
+    gas: &mut OnboardingGas,
+) -> Result<()> {
+    gas.deposit = deposit(provider, operator, el, amount, mint).await?;
     let dm = IDelegationManager::new(el.delegation_manager, provider.clone());
     gas.register_as_operator = confirm(
         dm.registerAsOperator(Address::ZERO, 0, "verbench devnet operator".into())

@@ -201,25 +201,9 @@ async fn operators_restake_join_and_weigh_by_allocated_stake() {
     const STAKER: usize = 8;
     let staker = net.address(STAKER);
     let signer = net.provider(STAKER);
-    let token = verbench_chain::bindings::IDevnetToken::new(el.stake_token, signer.clone());
-    eigen::confirm(token.mint(staker, ether(5)).send().await, "mint")
+    eigen::deposit(&signer, staker, &el, ether(5), true)
         .await
         .unwrap();
-    eigen::confirm(
-        token.approve(el.strategy_manager, ether(5)).send().await,
-        "approve",
-    )
-    .await
-    .unwrap();
-    eigen::confirm(
-        verbench_chain::bindings::IStrategyManager::new(el.strategy_manager, signer.clone())
-            .depositIntoStrategy(el.strategy, el.stake_token, ether(5))
-            .send()
-            .await,
-        "deposit",
-    )
-    .await
-    .unwrap();
     eigen::confirm(
         verbench_chain::bindings::IDelegationManager::new(el.delegation_manager, signer)
             .delegateTo(
