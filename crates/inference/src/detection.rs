@@ -129,8 +129,6 @@ pub struct MatrixReport {
     pub calibration_max: (usize, f64, f64, f32),
     /// Calibration chunks and tokens seen.
     pub calibration_size: (usize, usize),
-    /// Evaluation prompts.
-    pub eval_items: usize,
     /// Index in the prompt set of each evaluation item (the items of every case are in this
     /// order).
     pub eval_prompts: Vec<usize>,
@@ -318,14 +316,12 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
     );
     v.set_limits(thresholds, margin);
     tracing::info!(?thresholds, margin, "calibrated");
-    let eval_items = eval.len();
     let eval_prompts = eval.clone();
     let report = move |cases| MatrixReport {
         thresholds,
         token_margin: margin,
         calibration_max: cmax,
         calibration_size,
-        eval_items,
         eval_prompts,
         cases,
     };
@@ -658,7 +654,7 @@ impl MatrixReport {
         let _ = writeln!(
             s,
             "Evaluation: {} prompts (disjoint from calibration).\n",
-            self.eval_items
+            self.eval_prompts.len()
         );
         let _ = writeln!(
             s,
