@@ -103,6 +103,13 @@ struct LlamaCpp {
     rss_before_load_mib: f64,
 }
 
+impl LlamaCpp {
+    /// Prompt prefill plus decode steps: what our generate rows time.
+    fn generate_s(&self) -> f64 {
+        self.prompt_prefill_s + self.decode_s
+    }
+}
+
 /// Runs `tools/bench_llamacpp.py` under `python` with `job` on stdin.
 fn run_llamacpp(python: &std::path::Path, job: &serde_json::Value) -> anyhow::Result<LlamaCpp> {
     use std::io::Write;
@@ -278,7 +285,7 @@ fn main() -> anyhow::Result<()> {
             l.decode_s,
             n as f64 / l.decode_s
         );
-        let g = l.prompt_prefill_s + l.decode_s;
+        let g = l.generate_s();
         println!(
             "| llama.cpp: prefill {} + {n} decode steps (as our generate rows) | {g:.3} | {:.1} |",
             prompt.len(),
@@ -292,7 +299,7 @@ fn main() -> anyhow::Result<()> {
     }
     println!();
     if let Some(l) = &llamacpp {
-        let g = l.prompt_prefill_s + l.decode_s;
+        let g = l.generate_s();
         println!(
             "our generation with proofs / llama.cpp generation: {:.2}x the time; our validation / llama.cpp prefill over the same tokens: {:.2}x the time",
             tq / g,
