@@ -1,4 +1,4 @@
-//! Replays the reference vectors (`shared/vectors/toploc/reference-0.1.6.json`) and every extra
+//! Replays the reference vectors (`tests/vectors/reference-0.1.6.json`) and every extra
 //! vector file in `$TOPLOC_EXTRA_VECTORS`.
 
 use std::fs;
@@ -9,9 +9,9 @@ use verbench_toploc::{
     build_proofs, validate, Activations, Error, Proof, ProofBuilder, ProofParams,
 };
 
-/// Folder of the shared reference vectors, relative to this crate.
-fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/toploc")
+/// Folder of the reference vectors committed with this crate (`tests/vectors/README.md`).
+fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
 fn bits_from_hex(hex_text: &str) -> Vec<u16> {
@@ -382,12 +382,12 @@ fn replay_file(path: &Path, counts: &mut Counts) {
 
 #[test]
 fn reference_vectors_replay_exactly() {
-    let dir = shared_dir();
+    let dir = vectors_dir();
     let path = dir.join("reference-0.1.6.json");
     assert!(
         path.is_file(),
-        "reference vectors missing at {}: the shared/ folder must sit beside the repository \
-         (this test fails rather than skips without it)",
+        "reference vectors missing at {}: they are committed with the crate \
+         (this test fails rather than skips without them)",
         path.display()
     );
     let file = load(&path);
