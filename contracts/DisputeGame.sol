@@ -25,10 +25,13 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     /// @dev EIP-712 type of an operator's verdict.
     bytes32 private constant VERDICT_TYPEHASH =
         keccak256("Verdict(bytes32 disputeId,bytes32 leafHash,uint8 outcome)");
-    /// @dev Leaf layout version and its exact byte length (abi.encode of 9 static words).
-    uint256 private constant LEAF_VERSION = 1;
-    uint256 private constant LEAF_LENGTH = 9 * 32;
+    /// @dev Leaf layout version and its exact byte length (abi.encode of 10 static words).
+    uint256 private constant LEAF_VERSION = 2;
+    uint256 private constant LEAF_LENGTH = 10 * 32;
     uint256 private constant BPS = 10_000;
+    /// @dev A leaf's score is WAD fixed point in [0, 1e18]; a commitment without a claimed score says NO_SCORE.
+    uint256 private constant WAD = 1e18;
+    uint256 private constant NO_SCORE = type(uint256).max;
     /// @dev An equivocating operator loses all of its stake.
     uint256 private constant EQUIVOCATION_SLASH_WAD = 1e18;
     /// @dev A provider at fault that is also an operator loses this share of its operator stake
@@ -85,7 +88,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         if (
             spec.datasetSize == 0 || spec.providerBond == 0 || spec.challengerBond == 0
                 || spec.challengeWindow == 0 || spec.generation.maxNewTokens == 0 || spec.toploc.topk == 0
-                || spec.toploc.decodeBatchingSize == 0
+                || spec.toploc.decodeBatchingSize == 0 || spec.fee != 0
         ) revert InvalidTask();
         uint256 total = uint256(spec.challengeWindow) + _revealWindow + _votingPeriod;
         uint256 unbonding = _serviceManager.unbondingDelay();
@@ -189,7 +192,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         d.status = DisputeStatus.Voting;
         emit DisputeOpened(disputeId, d.commitmentId, msg.sender, d);
         emit LeafRevealed(disputeId, msg.sender, leafData, d);
-        if (_wellFormed(leafData, d)) {
+        if (_wellFormed(leafData, d.taskId, d.provider, leafIndex, d.leafCount)) {
             _disputes[disputeId] = _hashDispute(d);
         } else {
             _close(disputeId, d, DisputeStatus.ProviderAtFault, Cause.MalformedLeaf, 0, 0);
@@ -213,7 +216,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         d.voteDeadline = _now() + _votingPeriod;
         d.status = DisputeStatus.Voting;
         emit LeafRevealed(did, msg.sender, leafData, d);
-        if (_wellFormed(leafData, d)) {
+        if (_wellFormed(leafData, d.taskId, d.provider, d.leafIndex, d.leafCount)) {
             _disputes[did] = _hashDispute(d);
         } else {
             _close(did, d, DisputeStatus.ProviderAtFault, Cause.MalformedLeaf, 0, 0);
@@ -303,6 +306,22 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDisputeGame
+    function proveScoreFault(
+        Commitment calldata commitment,
+        uint32 leafIndex,
+        bytes calldata leafData,
+        bytes32[] calldata proof,
+        bytes calldata nextLeafData,
+        bytes32[] calldata nextProof
+    ) external {
+        bytes32 cid = _loadProvable(commitment);
+        (ScoreFault fault, uint32 at) =
+            _scoreFault(commitment, leafIndex, leafData, proof, nextLeafData, nextProof);
+        if (fault == ScoreFault.None) revert NoScoreFault();
+        _rejectForScore(commitment, cid, fault, at);
+    }
+
+    /// @inheritdoc IDisputeGame
     function withdraw() external nonReentrant {
         uint256 amount = _credits[msg.sender];
         if (amount == 0) revert NothingToWithdraw();
@@ -360,7 +379,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDisputeGame
-    function leafHashOf(LeafV1 calldata leaf) external pure returns (bytes32) {
+    function leafHashOf(LeafV2 calldata leaf) external pure returns (bytes32) {
         return Merkle.hashLeaf(abi.encode(leaf));
     }
 
@@ -509,14 +528,118 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         if (d.challenger != d.provider) eligible -= _serviceManager.stakeAt(d.challenger, snapshot);
     }
 
-    /// @dev Whether a leaf's header matches the dispute (docs/protocol.md, "Leaf layout"). A leaf that
-    /// is in the provider's tree but malformed proves the provider at fault without a vote.
-    function _wellFormed(bytes calldata leafData, Dispute memory d) private pure returns (bool) {
+    /// @dev Whether a leaf's header matches the position it was proven at (docs/protocol.md, "Leaf
+    /// layout"). A leaf that is in the provider's tree but malformed proves the provider at fault
+    /// without a vote.
+    function _wellFormed(
+        bytes calldata leafData,
+        bytes32 taskId,
+        address provider,
+        uint256 index,
+        uint256 leafCount
+    ) private pure returns (bool) {
         if (leafData.length != LEAF_LENGTH) return false;
-        (uint256 version, bytes32 taskId, uint256 provider, uint256 index, uint256 leafCount) =
+        (uint256 version, bytes32 leafTask, uint256 leafProvider, uint256 leafIndex, uint256 leafLeafCount) =
             abi.decode(leafData[:160], (uint256, bytes32, uint256, uint256, uint256));
-        return version == LEAF_VERSION && taskId == d.taskId && provider == uint256(uint160(d.provider))
-            && index == d.leafIndex && leafCount == d.leafCount;
+        return version == LEAF_VERSION && leafTask == taskId && leafProvider == uint256(uint160(provider))
+            && leafIndex == index && leafLeafCount == leafCount;
+    }
+
+    /// @dev Loads a commitment that a score proof may still reject: Active or Frozen (Frozen ones stay
+    /// provable, as they stay disputable), within its challenge window.
+    function _loadProvable(Commitment calldata c) private view returns (bytes32 cid) {
+        cid = _loadCommitment(c);
+        CommitmentStatus status = _commitmentStates[cid].status;
+        if (status != CommitmentStatus.Active && status != CommitmentStatus.Frozen) {
+            revert CommitmentNotActive(status);
+        }
+        if (block.timestamp > c.challengeDeadline) revert ChallengeWindowClosed(c.challengeDeadline);
+    }
+
+    /// @dev The first score fault the given leaf (and its successor, when given) show, and where.
+    function _scoreFault(
+        Commitment calldata c,
+        uint32 leafIndex,
+        bytes calldata leafData,
+        bytes32[] calldata proof,
+        bytes calldata nextLeafData,
+        bytes32[] calldata nextProof
+    ) private pure returns (ScoreFault fault, uint32 at) {
+        fault = _leafScoreFault(c, leafIndex, leafData, proof);
+        at = leafIndex;
+        if (fault != ScoreFault.None || nextLeafData.length == 0) return (fault, at);
+        // leafIndex < leafCount <= type(uint32).max was checked above, so this cannot overflow.
+        uint32 next;
+        unchecked {
+            next = leafIndex + 1;
+        }
+        fault = _leafScoreFault(c, next, nextLeafData, nextProof);
+        if (fault != ScoreFault.None) return (fault, next);
+        if (!_stepHolds(leafData, nextLeafData)) fault = ScoreFault.Step;
+    }
+
+    /// @dev Rejects a commitment whose scores were shown wrong: the prover gets the challenger's
+    /// share of the bond, the treasury the rest, and the provider's operator stake (if any) is slashed.
+    function _rejectForScore(Commitment calldata c, bytes32 cid, ScoreFault fault, uint32 at) private {
+        address provider = c.provider;
+        uint96 bond = c.bond;
+        CommitmentState memory s = _commitmentStates[cid];
+        s.status = CommitmentStatus.Rejected;
+        // Within the window an Active or Frozen commitment still holds its bond; the check keeps the
+        // payout exactly-once even so.
+        bool pay = !s.bondReleased;
+        s.bondReleased = true;
+        _commitmentStates[cid] = s;
+        emit ScoreFaultProven(cid, msg.sender, fault, at);
+        emit CommitmentRejected(cid, bytes32(0));
+        if (!pay) return;
+        uint256 share = uint256(bond) * _challengerShareBps / BPS;
+        _credit(msg.sender, cid, share);
+        // share <= bond because _challengerShareBps < BPS.
+        unchecked {
+            _credit(_treasury, cid, bond - share);
+        }
+        // Last, after every state write (as in _close); the service manager is trusted.
+        uint256 amount =
+            _serviceManager.slash(provider, PROVIDER_FAULT_SLASH_WAD, "verbench: provider score fault");
+        if (amount != 0) emit ProviderStakeSlashed(bytes32(0), provider, amount);
+    }
+
+    /// @dev The score fault that leaf `index` of `c` shows on its own (None if none), after checking
+    /// that `leafData` is that leaf. Reverts if the index is out of range or the proof fails.
+    function _leafScoreFault(
+        Commitment calldata c,
+        uint32 index,
+        bytes calldata leafData,
+        bytes32[] calldata proof
+    ) private pure returns (ScoreFault) {
+        if (index >= c.leafCount) revert LeafIndexOutOfRange(index, c.leafCount);
+        if (!Merkle.verifyCalldata(proof, c.root, c.leafCount, index, Merkle.hashLeafCalldata(leafData))) {
+            revert InvalidProof();
+        }
+        if (!_wellFormed(leafData, c.taskId, c.provider, index, c.leafCount)) {
+            return ScoreFault.MalformedLeaf;
+        }
+        (uint256 score, uint256 sum) = _scores(leafData);
+        if (score > WAD) return ScoreFault.ScoreAboveOne;
+        if (index == 0 && sum != score) return ScoreFault.FirstSum;
+        // The claimed aggregate is the floor of the mean: floor(sum of all scores / leafCount).
+        if (index == c.leafCount - 1 && c.claimedScore != NO_SCORE && sum / c.leafCount != c.claimedScore) {
+            return ScoreFault.Aggregate;
+        }
+        return ScoreFault.None;
+    }
+
+    /// @dev Whether next.scoreSum == prev.scoreSum + next.score, without overflow (both well-formed).
+    function _stepHolds(bytes calldata prevData, bytes calldata nextData) private pure returns (bool) {
+        (, uint256 prevSum) = _scores(prevData);
+        (uint256 score, uint256 sum) = _scores(nextData);
+        return sum >= prevSum && sum - prevSum == score;
+    }
+
+    /// @dev Words 8 and 9 of a well-formed leaf: score and scoreSum.
+    function _scores(bytes calldata leafData) private pure returns (uint256 score, uint256 sum) {
+        (score, sum) = abi.decode(leafData[256:320], (uint256, uint256));
     }
 
     function _loadCommitment(Commitment calldata c) private view returns (bytes32 cid) {

@@ -116,6 +116,38 @@ contract DisputeGameTest is Deployers {
         spec.toploc.decodeBatchingSize = 0;
         vm.expectRevert(IDisputeGame.InvalidTask.selector);
         game.registerTask(spec);
+        spec = defaultSpec(3);
+        spec.fee = 1;
+        vm.expectRevert(IDisputeGame.InvalidTask.selector);
+        game.registerTask(spec);
+    }
+
+    /// @dev Every field of the task spec is bound by the task id.
+    function test_taskIdOf_changesWithEveryField() public view {
+        bytes32 base = game.taskIdOf(defaultSpec(3));
+        IDisputeGame.TaskSpec memory spec = defaultSpec(3);
+        spec.modelHash = bytes32(uint256(1));
+        vm.assertTrue(game.taskIdOf(spec) != base, "modelHash");
+        spec = defaultSpec(3);
+        spec.manifestHash = bytes32(uint256(1));
+        vm.assertTrue(game.taskIdOf(spec) != base, "manifestHash");
+        spec = defaultSpec(3);
+        spec.datasetRoot = bytes32(uint256(1));
+        vm.assertTrue(game.taskIdOf(spec) != base, "datasetRoot");
+        spec = defaultSpec(4);
+        vm.assertTrue(game.taskIdOf(spec) != base, "datasetSize");
+        spec = defaultSpec(3);
+        spec.generation.seed += 1;
+        vm.assertTrue(game.taskIdOf(spec) != base, "seed");
+        spec = defaultSpec(3);
+        spec.toploc.tokenMarginMilli = 1;
+        vm.assertTrue(game.taskIdOf(spec) != base, "tokenMarginMilli");
+        spec = defaultSpec(3);
+        spec.calibrationHash = bytes32(uint256(1));
+        vm.assertTrue(game.taskIdOf(spec) != base, "calibrationHash");
+        spec = defaultSpec(3);
+        spec.fee = 1;
+        vm.assertTrue(game.taskIdOf(spec) != base, "fee");
     }
 
     function test_registerTask_revertsWhenWindowsExceedUnbonding() public {
@@ -904,7 +936,7 @@ contract DisputeGameTest is Deployers {
     }
 
     function test_leafHashOf_matchesMerkleHashLeaf() public view {
-        IDisputeGame.LeafV1 memory leaf = abi.decode(leafData[3], (IDisputeGame.LeafV1));
+        IDisputeGame.LeafV2 memory leaf = abi.decode(leafData[3], (IDisputeGame.LeafV2));
         vm.assertEq(game.leafHashOf(leaf), leaves[3], "leaf hash");
     }
 
@@ -1223,8 +1255,8 @@ contract LeafLayoutTest is Deployers {
     }
 
     function test_leafHashOf_workedExample() public view {
-        IDisputeGame.LeafV1 memory leaf = IDisputeGame.LeafV1({
-            version: 1,
+        IDisputeGame.LeafV2 memory leaf = IDisputeGame.LeafV2({
+            version: 2,
             taskId: bytes32(0x1111111111111111111111111111111111111111111111111111111111111111),
             provider: 0x2222222222222222222222222222222222222222,
             index: 3,
@@ -1232,12 +1264,13 @@ contract LeafLayoutTest is Deployers {
             inputHash: bytes32(0x3333333333333333333333333333333333333333333333333333333333333333),
             outputHash: bytes32(0x4444444444444444444444444444444444444444444444444444444444444444),
             toplocHash: bytes32(0x5555555555555555555555555555555555555555555555555555555555555555),
-            score: 0.5e18
+            score: 0.5e18,
+            scoreSum: 2.5e18
         });
-        vm.assertEq(abi.encode(leaf).length, 288, "nine words");
+        vm.assertEq(abi.encode(leaf).length, 320, "ten words");
         vm.assertEq(
             game.leafHashOf(leaf),
-            0x4b2cf368c241494250ec995fac52a37c0697fbce5146e0dd97a332d194648b8a,
+            0x235d710414e1153a6460b3f460aecc9fc73f60485a24bc92f45d2b6302e5c4fe,
             "leaf hash"
         );
     }

@@ -128,4 +128,81 @@ contract GasTest is Deployers {
             0
         );
     }
+
+    /// @dev A depth-20 tree whose leaves `first` and `first + 1` are given and whose other nodes are
+    /// fixed siblings; commits it with `claimed` and returns the commitment and both proofs.
+    function _commitPair(uint32 first, bytes memory a, bytes memory b, uint256 claimed)
+        internal
+        returns (IDisputeGame.Commitment memory pc, bytes32[] memory pa, bytes32[] memory pb)
+    {
+        pa = new bytes32[](DEPTH);
+        pb = new bytes32[](DEPTH);
+        pa[0] = Merkle.hashLeaf(b);
+        pb[0] = Merkle.hashLeaf(a);
+        bytes32 node = Merkle.hashNode(pb[0], pa[0]);
+        uint256 i = first >> 1;
+        for (uint256 d = 1; d < DEPTH; ++d) {
+            pa[d] = keccak256(abi.encode("sibling", d));
+            pb[d] = pa[d];
+            node = i & 1 == 1 ? Merkle.hashNode(pa[d], node) : Merkle.hashNode(node, pa[d]);
+            i >>= 1;
+        }
+        vm.prank(provider);
+        game.commit{value: PROVIDER_BOND}(
+            taskId, node, BIG, keccak256("bundle"), 123_456, claimed, "ipfs://x"
+        );
+        pc = IDisputeGame.Commitment({
+            taskId: taskId,
+            provider: provider,
+            root: node,
+            leafCount: BIG,
+            bond: PROVIDER_BOND,
+            challengeDeadline: uint48(block.timestamp) + CHALLENGE_WINDOW,
+            bundleHash: keccak256("bundle"),
+            bundleSize: 123_456,
+            claimedScore: claimed
+        });
+    }
+
+    /// @dev Score proof on the last leaf alone (the inflated-claim case), depth 20.
+    function test_gas_proveScoreFaultAggregateDepth20() public {
+        uint32 last = BIG - 1;
+        bytes memory a = makeLeaf(taskId, provider, last - 1, BIG, 1);
+        // The last leaf's running sum says 0 while the claim is 0.75e18.
+        bytes memory b = makeScoredLeaf(taskId, provider, last, BIG, 1, 0, 0);
+        (IDisputeGame.Commitment memory pc,, bytes32[] memory pb) = _commitPair(last - 1, a, b, 0.75e18);
+        bytes memory data = abi.encodeCall(game.proveScoreFault, (pc, last, b, pb, "", new bytes32[](0)));
+        vm.warp(block.timestamp + 1 hours);
+        _cool();
+        vm.prank(challenger);
+        game.proveScoreFault(pc, last, b, pb, "", new bytes32[](0));
+        uint256 total = _report(
+            "proveScoreFault, one leaf, depth 20",
+            data,
+            vm.snapshotGasLastCall("proveScoreFault aggregate depth 20"),
+            0
+        );
+        vm.assertLe(total, 160_000, "score proof regression bound");
+    }
+
+    /// @dev Score proof on two adjacent leaves (a broken running sum), depth 20 each.
+    function test_gas_proveScoreFaultStepDepth20() public {
+        uint32 first = INDEX - 1;
+        bytes memory a = makeLeaf(taskId, provider, first, BIG, 2);
+        bytes memory b = makeScoredLeaf(taskId, provider, first + 1, BIG, 2, 0.75e18, 0);
+        (IDisputeGame.Commitment memory pc, bytes32[] memory pa, bytes32[] memory pb) =
+            _commitPair(first, a, b, 0.75e18);
+        bytes memory data = abi.encodeCall(game.proveScoreFault, (pc, first, a, pa, b, pb));
+        vm.warp(block.timestamp + 1 hours);
+        _cool();
+        vm.prank(challenger);
+        game.proveScoreFault(pc, first, a, pa, b, pb);
+        uint256 total = _report(
+            "proveScoreFault, two leaves, depth 20",
+            data,
+            vm.snapshotGasLastCall("proveScoreFault step depth 20"),
+            0
+        );
+        vm.assertLe(total, 200_000, "score proof regression bound");
+    }
 }

@@ -22,31 +22,43 @@ interface IDisputeGame {
 
     /// @notice TOPLOC proof and validation parameters (crates/toploc `ProofParams`, `Thresholds`);
     /// the mantissa limits are fixed point with three decimals (10.0 = 10000).
+    /// `tokenMarginMilli` is the token check's margin in thousandths of a logit; 0 leaves the margin to
+    /// each judge's own setting (docs/detection.md) until tasks carry a calibrated one.
     struct ToplocParams {
         uint32 topk;
         uint32 decodeBatchingSize;
         uint32 maxMantErrMeanMilli;
         uint32 maxMantErrMedianMilli;
         uint32 minExpMatches;
+        uint32 tokenMarginMilli;
     }
 
-    /// @notice Everything a task fixes. The task id is keccak256(abi.encode(chainid, game, spec)).
+    /// @notice Everything a task fixes (layout version 2). The task id is
+    /// keccak256(abi.encode(chainid, game, spec)), so it changes when any field changes.
     /// @param modelHash Content hash of the model weights file.
+    /// @param manifestHash Hash of the benchmark manifest (docs/manifest.md): what the dataset items and
+    /// their reference answers are, how prompts are formatted and how outputs are scored.
     /// @param datasetRoot Merkle root (docs/merkle.md) over the dataset's inputs: leaf i = hashLeaf(input i).
     /// @param datasetSize Number of dataset items, which is also every commitment's leaf count.
+    /// @param calibrationHash Hash of the task's calibration record (thresholds and the measurements
+    /// behind them); 0 when the thresholds were not calibrated for this task.
     /// @param providerBond Exact bond a provider posts with each commitment (wei, > 0).
     /// @param challengerBond Exact bond a challenger posts with each dispute (wei, > 0); it must cover
     /// a provider's cost of revealing a leaf.
     /// @param challengeWindow Seconds after a commitment during which its leaves can be disputed.
+    /// @param fee Reserved for a per-commitment fee; must be 0 (registerTask reverts otherwise).
     struct TaskSpec {
         bytes32 modelHash;
+        bytes32 manifestHash;
         bytes32 datasetRoot;
         uint32 datasetSize;
         GenerationParams generation;
         ToplocParams toploc;
+        bytes32 calibrationHash;
         uint96 providerBond;
         uint96 challengerBond;
         uint32 challengeWindow;
+        uint96 fee;
     }
 
     /// @notice The part of a task the contract stores (one slot). A task exists iff providerBond > 0.
@@ -58,8 +70,9 @@ interface IDisputeGame {
     }
 
     /// @notice A provider's result. Stored as keccak256(abi.encode(commitment)) and passed back in
-    /// calldata by later calls. `claimedScore` is a WAD fixed-point aggregate, or NO_SCORE
-    /// (type(uint256).max) when the provider claims none.
+    /// calldata by later calls. `claimedScore` is the WAD fixed-point mean item score,
+    /// floor(sum of leaf scores / leafCount), or NO_SCORE (type(uint256).max) when the provider claims
+    /// none; a wrong claim is provable with `proveScoreFault`.
     struct Commitment {
         bytes32 taskId;
         address provider;
@@ -109,6 +122,20 @@ interface IDisputeGame {
         NoQuorum
     }
 
+    /// @notice What `proveScoreFault` found in a commitment's leaves (docs/protocol.md, "Score proofs").
+    /// MalformedLeaf: a supplied leaf in the tree is not a well-formed LeafV2 of this commitment.
+    /// ScoreAboveOne: a leaf's score exceeds 1e18. FirstSum: leaf 0's scoreSum differs from its score.
+    /// Step: leaf i+1's scoreSum differs from leaf i's scoreSum plus leaf i+1's score.
+    /// Aggregate: the last leaf's floor(scoreSum / leafCount) differs from the claimed score.
+    enum ScoreFault {
+        None,
+        MalformedLeaf,
+        ScoreAboveOne,
+        FirstSum,
+        Step,
+        Aggregate
+    }
+
     /// @notice A verdict's outcome: the leaf is wrong (the provider is at fault) or right.
     enum Outcome {
         None,
@@ -152,13 +179,14 @@ interface IDisputeGame {
         bytes32 vs;
     }
 
-    /// @notice The leaf layout, version 1: leaf data = abi.encode(LeafV1) (9 words, 288 bytes), leaf
+    /// @notice The leaf layout, version 2: leaf data = abi.encode(LeafV2) (10 words, 320 bytes), leaf
     /// hash = keccak256(0x00 || leaf data) (Merkle.hashLeaf). See docs/protocol.md.
     /// @param inputHash hashLeaf(input bytes of item `index`): leaf `index` of the task's dataset tree.
     /// @param outputHash keccak256 of the item's generated output record in the bundle.
     /// @param toplocHash keccak256 of the item's TOPLOC proof bytes in the bundle.
-    /// @param score The item's score, WAD fixed point.
-    struct LeafV1 {
+    /// @param score The item's score, WAD fixed point, at most 1e18.
+    /// @param scoreSum The sum of the scores of leaves 0..index (this one included), WAD.
+    struct LeafV2 {
         uint256 version;
         bytes32 taskId;
         address provider;
@@ -168,6 +196,7 @@ interface IDisputeGame {
         bytes32 outputHash;
         bytes32 toplocHash;
         uint256 score;
+        uint256 scoreSum;
     }
 
     // ---------------------------------------------------------------------------------------
@@ -199,9 +228,14 @@ interface IDisputeGame {
         uint256 stakeEligible,
         Dispute dispute
     );
+    /// @notice Emitted when `prover` showed, with no vote, that a commitment's scores are wrong:
+    /// `fault` at leaf `leafIndex` (for Step, the pair leafIndex, leafIndex + 1).
+    event ScoreFaultProven(
+        bytes32 indexed commitmentId, address indexed prover, ScoreFault fault, uint32 leafIndex
+    );
     /// @notice Emitted when a commitment was accepted after its window.
     event CommitmentFinalized(bytes32 indexed commitmentId, address indexed provider);
-    /// @notice Emitted when a commitment was shown faulty.
+    /// @notice Emitted when a commitment was shown faulty; `disputeId` is 0 when a score proof showed it.
     event CommitmentRejected(bytes32 indexed commitmentId, bytes32 indexed disputeId);
     /// @notice Emitted when a dispute on a commitment reached no quorum.
     event CommitmentFrozen(bytes32 indexed commitmentId, bytes32 indexed disputeId);
@@ -223,7 +257,8 @@ interface IDisputeGame {
 
     /// @notice Thrown when a constructor argument is out of range.
     error InvalidParameter();
-    /// @notice Thrown when a task spec has a zero size, bond or window, or invalid TOPLOC parameters.
+    /// @notice Thrown when a task spec has a zero size, bond or window, invalid TOPLOC parameters, or a
+    /// nonzero fee (reserved).
     error InvalidTask();
     /// @notice Thrown when a task's challenge window plus the reveal and voting periods exceed the
     /// operators' unbonding delay (operators could leave before a dispute ends).
@@ -283,6 +318,8 @@ interface IDisputeGame {
     error NotOperator(address signer);
     /// @notice Thrown when the signers' stake is not strictly above the quorum share of eligible stake.
     error QuorumNotReached(uint256 stakeFor, uint256 stakeEligible);
+    /// @notice Thrown when the leaves given to `proveScoreFault` show no fault.
+    error NoScoreFault();
     /// @notice Thrown when the caller has no credit.
     error NothingToWithdraw();
     /// @notice Thrown when two verdicts do not prove equivocation (other dispute, same content, or
@@ -368,6 +405,21 @@ interface IDisputeGame {
         Sig calldata sigB
     ) external;
 
+    /// @notice Proves, with no vote, that a commitment's scores contradict its leaves or its claimed
+    /// aggregate (anyone may call during the challenge window, without a bond). Checks leaf
+    /// `leafIndex` and, when `nextLeafData` is not empty, leaf `leafIndex + 1` (both against the root
+    /// with their inclusion proofs) for every ScoreFault that applies to them; on the first one found
+    /// the commitment is Rejected and the caller is paid the challenger's share of the provider bond,
+    /// as for a dispute lost by the provider. Reverts NoScoreFault when the leaves are consistent.
+    function proveScoreFault(
+        Commitment calldata commitment,
+        uint32 leafIndex,
+        bytes calldata leafData,
+        bytes32[] calldata proof,
+        bytes calldata nextLeafData,
+        bytes32[] calldata nextProof
+    ) external;
+
     /// @notice Sends the caller all of its credit.
     function withdraw() external;
 
@@ -403,7 +455,7 @@ interface IDisputeGame {
     function verdictDigest(Verdict calldata verdict) external view returns (bytes32);
 
     /// @notice Merkle leaf hash of abi.encode(leaf).
-    function leafHashOf(LeafV1 calldata leaf) external pure returns (bytes32);
+    function leafHashOf(LeafV2 calldata leaf) external pure returns (bytes32);
 
     /// @notice Withdrawable wei of `account`.
     function credit(address account) external view returns (uint256);

@@ -39,6 +39,7 @@ contract GameHandler is Test {
         bytes32 id;
         bool released;
         bool everRejected;
+        bool honest;
     }
 
     struct Dis {
@@ -60,6 +61,7 @@ contract GameHandler is Test {
     mapping(address => uint256) public ghostWithdrawnBy;
     uint256 public ghostVoteExcess; // > 0 if a vote ever counted more than the checkpoint
     uint256 public ghostReplaySucceeded; // > 0 if a closed dispute ever changed
+    uint256 public ghostHonestRejected; // > 0 if a score proof ever rejected consistent scores
     uint256 public calls;
     /// @dev Successful actions by kind, to show the runs reach every path (see afterInvariant).
     mapping(bytes32 kind => uint256) public hits;
@@ -125,35 +127,45 @@ contract GameHandler is Test {
     // Actions
     // ---------------------------------------------------------------------------------------
 
-    function commit(uint256 who, uint256 salt, bool malformed) external {
+    /// @dev mode % 4: 0 honest, 1 a malformed leaf (index 7 at position 1), 2 an inflated claimed
+    /// score (100% over leaves that say 37.5%), 3 a broken running sum at leaf 2.
+    function commit(uint256 who, uint256 salt, uint256 mode) external {
         ++calls;
+        mode %= 4;
         address p = who % 5 == 4 ? attacker : providers[who % 2];
         bytes32[] memory leaves = new bytes32[](N);
         bytes[] memory data = new bytes[](N);
+        uint256 sum;
         for (uint256 i; i < N; ++i) {
+            uint256 score = i * 0.25e18;
+            sum += score;
             data[i] = abi.encode(
-                IDisputeGame.LeafV1({
-                    version: 1,
+                IDisputeGame.LeafV2({
+                    version: 2,
                     taskId: taskId,
                     provider: p,
-                    index: malformed && i == 1 ? 7 : i,
+                    index: mode == 1 && i == 1 ? 7 : i,
                     leafCount: N,
                     inputHash: keccak256(abi.encode(i)),
                     outputHash: keccak256(abi.encode(salt, i)),
                     toplocHash: bytes32(salt),
-                    score: i
+                    score: score,
+                    scoreSum: mode == 3 && i == 2 ? sum + 1 : sum
                 })
             );
             leaves[i] = Merkle.hashLeaf(data[i]);
         }
+        // Honest claim: floor(1.5e18 / 4).
+        uint256 claimed = mode == 2 ? 1e18 : 0.375e18;
         bytes32 root = MerkleBuilder.root(leaves);
         uint96 bond = game.task(taskId).providerBond;
         vm.prank(p);
-        try game.commit{value: bond}(taskId, root, N, bytes32(salt), 1, 0, "") returns (bytes32 cid) {
+        try game.commit{value: bond}(taskId, root, N, bytes32(salt), 1, claimed, "") returns (bytes32 cid) {
             ghostDeposited += bond;
             ghostBondsHeld += bond;
             Com storage s = _coms.push();
             s.id = cid;
+            s.honest = mode == 0;
             s.c = IDisputeGame.Commitment({
                 taskId: taskId,
                 provider: p,
@@ -163,12 +175,36 @@ contract GameHandler is Test {
                 challengeDeadline: uint48(block.timestamp) + game.task(taskId).challengeWindow,
                 bundleHash: bytes32(salt),
                 bundleSize: 1,
-                claimedScore: 0
+                claimedScore: claimed
             });
             for (uint256 i; i < N; ++i) {
                 _data[cid].push(data[i]);
                 _leaves[cid].push(leaves[i]);
             }
+        } catch {}
+    }
+
+    /// @dev Anyone tries a score proof on leaf `index` (with its successor when `withNext`).
+    function proveScore(uint256 ci, uint256 index, bool withNext, uint256 who) external {
+        ++calls;
+        if (_coms.length == 0) return;
+        Com storage s = _coms[ci % _coms.length];
+        uint32 idx = uint32(index % N);
+        address prover = who % 3 == 2 ? attacker : challengers[who % 2];
+        bytes memory next;
+        bytes32[] memory nextProof;
+        if (withNext && idx + 1 < N) {
+            next = _data[s.id][idx + 1];
+            nextProof = MerkleBuilder.prove(_leaves[s.id], idx + 1);
+        }
+        IDisputeGame.Commitment memory c = s.c;
+        vm.recordLogs();
+        vm.prank(prover);
+        try game.proveScoreFault(
+            c, idx, _data[s.id][idx], MerkleBuilder.prove(_leaves[s.id], idx), next, nextProof
+        ) {
+            if (s.honest) ghostHonestRejected += 1;
+            _absorbLogs();
         } catch {}
     }
 
@@ -398,6 +434,10 @@ contract GameHandler is Test {
                 _markFinalized(logs[i].topics[1]);
             } else if (sig == IDisputeGame.CommitmentRejected.selector) {
                 _com(logs[i].topics[1]).everRejected = true;
+            } else if (sig == IDisputeGame.ScoreFaultProven.selector) {
+                hits["scoreFault"] += 1;
+                // A score proof releases the bond (to the prover and the treasury) at once.
+                _markFinalized(logs[i].topics[1]);
             }
         }
     }
@@ -453,7 +493,7 @@ contract DisputeGameInvariantTest is Deployers {
         bytes32 t = registerTask(4);
         handler = new GameHandler(game, sm, t, treasury, operators, operatorKeys);
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](12);
+        bytes4[] memory selectors = new bytes4[](13);
         selectors[0] = GameHandler.commit.selector;
         selectors[1] = GameHandler.openDispute.selector;
         selectors[2] = GameHandler.reveal.selector;
@@ -466,6 +506,7 @@ contract DisputeGameInvariantTest is Deployers {
         selectors[9] = GameHandler.operatorDeposit.selector;
         selectors[10] = GameHandler.attackerForceEth.selector;
         selectors[11] = GameHandler.attackerReplay.selector;
+        selectors[12] = GameHandler.proveScore.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
@@ -491,6 +532,11 @@ contract DisputeGameInvariantTest is Deployers {
             "every bonded wei is in exactly one place"
         );
         vm.assertEq(handler.ghostReplaySucceeded(), 0, "no double payment or replay");
+    }
+
+    /// @custom:invariant A score proof never rejects a commitment whose scores and claim are consistent.
+    function invariant_scoreProofNeverRejectsHonest() public view {
+        vm.assertEq(handler.ghostHonestRejected(), 0, "honest scores never rejected");
     }
 
     /// @custom:invariant A rejected commitment never finalizes (and stays rejected).
@@ -530,8 +576,8 @@ contract DisputeGameInvariantTest is Deployers {
     /// @dev A fixed sequence through the handler reaches every path (guards against a handler that
     /// silently does nothing).
     function test_handler_reachesEveryPath() public {
-        handler.commit(0, 1, false);
-        handler.commit(1, 2, true);
+        handler.commit(0, 1, 0);
+        handler.commit(1, 2, 1);
         handler.openDispute(0, 0, 0, true); // verdict
         handler.openDispute(0, 1, 1, false); // withheld
         handler.openDispute(0, 2, 1, true); // no quorum
@@ -542,11 +588,24 @@ contract DisputeGameInvariantTest is Deployers {
         handler.warp(2 days);
         handler.warp(1);
         handler.expire(2);
-        handler.commit(0, 3, false);
+        handler.commit(0, 3, 0);
         handler.warp(2 days);
         handler.warp(2 days);
         handler.finalize(2);
         handler.withdraw(2);
+        // Score proofs: an honest commitment resists every leaf and pair; an inflated claim and a
+        // broken running sum are each rejected without a vote.
+        handler.commit(0, 4, 0);
+        handler.commit(1, 5, 2);
+        handler.commit(0, 6, 3);
+        for (uint256 i; i < 4; ++i) {
+            handler.proveScore(3, i, false, 0);
+            handler.proveScore(3, i, true, 1);
+        }
+        handler.proveScore(4, 3, false, 0);
+        handler.proveScore(5, 1, true, 2);
+        vm.assertEq(handler.hits("scoreFault"), 2, "score faults");
+        invariant_scoreProofNeverRejectsHonest();
         vm.assertEq(handler.hits("verdict"), 1, "verdict");
         vm.assertEq(handler.hits("withheld"), 1, "withheld");
         vm.assertEq(handler.hits("malformed"), 1, "malformed");
@@ -566,6 +625,7 @@ contract DisputeGameInvariantTest is Deployers {
         console.log("no quorum", handler.hits("noQuorum"));
         console.log("finalized", handler.hits("finalized"));
         console.log("withdrawn", handler.hits("withdrawn"));
+        console.log("score faults", handler.hits("scoreFault"));
         console.log("disputes", handler.disCount());
     }
 

@@ -82,6 +82,7 @@ abstract contract Deployers is Test {
 
     function defaultSpec(uint32 datasetSize) internal pure returns (IDisputeGame.TaskSpec memory spec) {
         spec.modelHash = keccak256("model: tinyllama-1.1b-chat.Q8_0.gguf");
+        spec.manifestHash = keccak256("benchmark manifest");
         spec.datasetRoot = keccak256("dataset root");
         spec.datasetSize = datasetSize;
         spec.generation = IDisputeGame.GenerationParams({maxNewTokens: 256, temperatureMilli: 0, seed: 42});
@@ -90,7 +91,8 @@ abstract contract Deployers is Test {
             decodeBatchingSize: 32,
             maxMantErrMeanMilli: 10_000,
             maxMantErrMedianMilli: 8000,
-            minExpMatches: 90
+            minExpMatches: 90,
+            tokenMarginMilli: 0
         });
         spec.providerBond = PROVIDER_BOND;
         spec.challengerBond = CHALLENGER_BOND;
@@ -105,14 +107,29 @@ abstract contract Deployers is Test {
         return Merkle.hashLeaf(abi.encodePacked("input ", index));
     }
 
+    /// @dev Every default leaf scores ITEM_SCORE, so a default tree's mean is the claimed 0.75e18.
+    uint256 internal constant ITEM_SCORE = 0.75e18;
+
     function makeLeaf(bytes32 taskId, address who, uint256 index, uint256 n, uint256 salt)
         internal
         pure
         returns (bytes memory)
     {
+        return makeScoredLeaf(taskId, who, index, n, salt, ITEM_SCORE, (index + 1) * ITEM_SCORE);
+    }
+
+    function makeScoredLeaf(
+        bytes32 taskId,
+        address who,
+        uint256 index,
+        uint256 n,
+        uint256 salt,
+        uint256 score,
+        uint256 scoreSum
+    ) internal pure returns (bytes memory) {
         return abi.encode(
-            IDisputeGame.LeafV1({
-                version: 1,
+            IDisputeGame.LeafV2({
+                version: 2,
                 taskId: taskId,
                 provider: who,
                 index: index,
@@ -120,7 +137,8 @@ abstract contract Deployers is Test {
                 inputHash: inputHash(index),
                 outputHash: keccak256(abi.encode("output", index, salt)),
                 toplocHash: keccak256(abi.encode("toploc", index, salt)),
-                score: 1e18
+                score: score,
+                scoreSum: scoreSum
             })
         );
     }
