@@ -1,7 +1,9 @@
 //! Benchmark datasets: JSON Lines of `{"id", "input", "answer"}`, committed on chain as the
 //! Merkle root over `hashLeaf(input bytes)` in file order.
 
-use crate::{Error, Hash, Result, WAD};
+#[cfg(test)]
+use crate::WAD;
+use crate::{Error, Hash, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use verbench_merkle::MerkleTree;
@@ -74,28 +76,11 @@ impl Dataset {
     }
 }
 
-fn normalize(text: &str) -> Vec<String> {
-    text.to_lowercase()
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Score of `output` against `answer` in WAD: 1.0 when the answer's words appear as a
-/// contiguous run of words in the output (case and punctuation ignored), else 0.
+/// Score of `output` against `answer` in WAD with the mini benchmark's scorer (word-run, version
+/// 1): 1.0 when the answer's words appear as a contiguous run of words in the output (case and
+/// punctuation ignored), else 0.
 pub fn score(answer: Option<&str>, output: &str) -> u128 {
-    let Some(answer) = answer else { return 0 };
-    let want = normalize(answer);
-    let got = normalize(output);
-    if want.is_empty() {
-        return 0;
-    }
-    if got.windows(want.len()).any(|w| w == want.as_slice()) {
-        WAD
-    } else {
-        0
-    }
+    crate::scorer::ScorerRef::WORD_RUN.score(answer, output)
 }
 
 /// verbench's own small benchmark: short factual and arithmetic questions with one-word

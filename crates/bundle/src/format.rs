@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Format tag of the header line; bumped on any incompatible change.
-pub const FORMAT: &str = "verbench-bundle/1";
+pub const FORMAT: &str = "verbench-bundle/2";
 
 /// Sampling parameters, as registered with the task (`IDisputeGame.GenerationParams`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,8 +65,10 @@ pub struct Item {
     pub output_tokens: Vec<u32>,
     /// The decoded output (informational; the tokens are what is committed).
     pub output_text: String,
-    /// Score in WAD fixed point (decimal string): 1e18 is a fully correct answer.
+    /// Score in WAD fixed point (decimal string): 1e18 is a fully correct answer, at most 1e18.
     pub score_wad: String,
+    /// Sum of the scores of items `0..=index` in WAD (decimal string): the leaf's running sum.
+    pub score_sum_wad: String,
     /// TOPLOC proofs, base64: the prefill proof first, then one per decode chunk.
     pub proofs: Vec<String>,
     /// The leaf hash recomputed from the fields above (docs/bundle.md).
@@ -81,8 +83,10 @@ pub struct Trailer {
     pub root: String,
     /// Number of leaves.
     pub leaf_count: u64,
-    /// Mean item score in WAD (decimal string).
+    /// Mean item score in WAD (decimal string): `floor(sum of item scores / leaf_count)`.
     pub score_wad: String,
+    /// Standard error of the mean score in WAD (decimal string; `score::ScoreTally::summary`).
+    pub score_stderr_wad: String,
 }
 
 /// One line of the file, tagged by `kind`.

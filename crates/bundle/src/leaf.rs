@@ -1,17 +1,19 @@
-//! Leaves, as `IDisputeGame.LeafV1` defines them: `leaf data = abi.encode(LeafV1)` (nine 32-byte
+//! Leaves, as `IDisputeGame.LeafV2` defines them: `leaf data = abi.encode(LeafV2)` (ten 32-byte
 //! words), `leaf hash = keccak256(0x00 || leaf data)`.
 
+#[cfg(test)]
+use crate::WAD;
 use crate::{keccak256, Hash, Header, Item};
 use base64::Engine as _;
 
-/// Version word of [`LeafV1`].
-pub const LEAF_VERSION: u64 = 1;
+/// Version word of [`LeafV2`].
+pub const LEAF_VERSION: u64 = 2;
 /// Size of the ABI-encoded leaf data.
-pub const LEAF_DATA_LEN: usize = 9 * 32;
+pub const LEAF_DATA_LEN: usize = 10 * 32;
 
 /// The fields one leaf commits to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LeafV1 {
+pub struct LeafV2 {
     /// The task.
     pub task_id: Hash,
     /// The provider's address.
@@ -28,6 +30,8 @@ pub struct LeafV1 {
     pub toploc_hash: Hash,
     /// Score in WAD.
     pub score: u128,
+    /// Sum of the scores of leaves `0..=index`, in WAD.
+    pub score_sum: u128,
 }
 
 fn word_u128(v: u128) -> [u8; 32] {
@@ -36,12 +40,12 @@ fn word_u128(v: u128) -> [u8; 32] {
     w
 }
 
-impl LeafV1 {
-    /// `abi.encode(LeafV1)`: 288 bytes.
+impl LeafV2 {
+    /// `abi.encode(LeafV2)`: 320 bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut provider = [0u8; 32];
         provider[12..].copy_from_slice(&self.provider);
-        let words: [[u8; 32]; 9] = [
+        let words: [[u8; 32]; 10] = [
             word_u128(u128::from(LEAF_VERSION)),
             self.task_id,
             provider,
@@ -51,11 +55,12 @@ impl LeafV1 {
             self.output_hash,
             self.toploc_hash,
             word_u128(self.score),
+            word_u128(self.score_sum),
         ];
         words.concat()
     }
 
-    /// Decodes leaf data; `None` unless it is exactly nine words with the version, address and
+    /// Decodes leaf data; `None` unless it is exactly ten words with the version, address and
     /// integer ranges this type can hold.
     pub fn decode(data: &[u8]) -> Option<Self> {
         if data.len() != LEAF_DATA_LEN {
@@ -85,6 +90,7 @@ impl LeafV1 {
             output_hash: word(6),
             toploc_hash: word(7),
             score: small(word(8), 16)?,
+            score_sum: small(word(9), 16)?,
         })
     }
 
@@ -128,8 +134,17 @@ pub fn parse_address(text: &str) -> Option<[u8; 20]> {
     hex::decode(digits).ok()?.try_into().ok()
 }
 
+/// Parses a canonical decimal WAD string: digits only, no sign, no leading zeros ("0" for zero),
+/// at most `u128::MAX`.
+pub fn parse_wad(text: &str) -> Option<u128> {
+    let canonical = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
+    canonical.then(|| text.parse().ok()).flatten()
+}
+
 /// Builds the leaf of `item` under `header`, checking that every field parses.
-pub fn leaf_of(header: &Header, item: &Item) -> Result<LeafV1, String> {
+pub fn leaf_of(header: &Header, item: &Item) -> Result<LeafV2, String> {
     let task_id =
         parse_h256(&header.task_id).ok_or("header task_id is not 0x + 32 bytes of hex")?;
     let provider = parse_address(&header.provider).ok_or("header provider is not a 0x address")?;
@@ -140,11 +155,10 @@ pub fn leaf_of(header: &Header, item: &Item) -> Result<LeafV1, String> {
         return Err("input_hash does not match hashLeaf(input)".into());
     }
     let toploc_hash = toploc_hash(&item.proofs).ok_or("a proof is not valid base64")?;
-    let score: u128 = item
-        .score_wad
-        .parse()
-        .map_err(|_| "score_wad is not a decimal integer")?;
-    Ok(LeafV1 {
+    let score = parse_wad(&item.score_wad).ok_or("score_wad is not a canonical decimal integer")?;
+    let score_sum =
+        parse_wad(&item.score_sum_wad).ok_or("score_sum_wad is not a canonical decimal integer")?;
+    Ok(LeafV2 {
         task_id,
         provider,
         index: item.index,
@@ -153,6 +167,7 @@ pub fn leaf_of(header: &Header, item: &Item) -> Result<LeafV1, String> {
         output_hash: output_hash(&item.output_tokens),
         toploc_hash,
         score,
+        score_sum,
     })
 }
 
@@ -162,7 +177,7 @@ mod tests {
 
     #[test]
     fn encode_decode_round_trip() {
-        let leaf = LeafV1 {
+        let leaf = LeafV2 {
             task_id: [1; 32],
             provider: [2; 20],
             index: 7,
@@ -170,17 +185,27 @@ mod tests {
             input_hash: [3; 32],
             output_hash: [4; 32],
             toploc_hash: [5; 32],
-            score: 1_000_000_000_000_000_000,
+            score: WAD,
+            score_sum: 3 * WAD,
         };
         let data = leaf.encode();
         assert_eq!(data.len(), LEAF_DATA_LEN);
-        assert_eq!(LeafV1::decode(&data), Some(leaf));
-        assert_eq!(LeafV1::decode(&data[1..]), None);
+        assert_eq!(LeafV2::decode(&data), Some(leaf));
+        assert_eq!(LeafV2::decode(&data[1..]), None);
         let mut bad_version = data.clone();
-        bad_version[31] = 2;
-        assert_eq!(LeafV1::decode(&bad_version), None);
+        bad_version[31] = 1;
+        assert_eq!(LeafV2::decode(&bad_version), None);
         let mut dirty_address = data;
         dirty_address[64] = 1;
-        assert_eq!(LeafV1::decode(&dirty_address), None);
+        assert_eq!(LeafV2::decode(&dirty_address), None);
+    }
+
+    #[test]
+    fn wad_strings_must_be_canonical() {
+        assert_eq!(parse_wad("0"), Some(0));
+        assert_eq!(parse_wad("1000000000000000000"), Some(WAD));
+        for bad in ["", "+1", "-1", "01", "00", "1.0", " 1", "1e18"] {
+            assert_eq!(parse_wad(bad), None, "{bad:?}");
+        }
     }
 }

@@ -6,12 +6,14 @@ mod error;
 mod format;
 pub mod leaf;
 mod read;
+pub mod score;
+pub mod scorer;
 pub mod store;
 mod write;
 
 pub use error::{Error, Result};
 pub use format::{GenerationParams, Header, Item, Line, ToplocParams, Trailer, FORMAT};
-pub use leaf::LeafV1;
+pub use leaf::LeafV2;
 pub use read::{read_bundle, BundleReader, BundleSummary, MAX_LINE_BYTES};
 pub use write::{BundleWriter, Finished};
 
@@ -23,5 +25,5 @@ pub fn keccak256(bytes: &[u8]) -> Hash {
     verbench_merkle::keccak256_concat(&[bytes])
 }
 
-/// 1.0 in WAD fixed point (scores).
+/// 1.0 in WAD fixed point (scores): the largest score an item may have.
 pub const WAD: u128 = 1_000_000_000_000_000_000;

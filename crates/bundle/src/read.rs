@@ -1,6 +1,7 @@
 //! Streamed reading and checking.
 
 use crate::leaf::leaf_of;
+use crate::score::{ScoreBreak, ScoreSummary, ScoreTally};
 use crate::{Error, Hash, Header, Item, Line, Result, FORMAT};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -18,8 +19,16 @@ pub struct BundleSummary {
     pub tree: MerkleTree,
     /// Leaf hashes in order.
     pub leaves: Vec<Hash>,
-    /// Mean score in WAD.
+    /// Mean score in WAD: `floor(sum of item scores / leaf_count)`.
     pub score_wad: u128,
+    /// Mean and standard error of the item scores.
+    pub score: ScoreSummary,
+    /// The aggregate the contract accepts for these leaves: `floor(last leaf's score_sum /
+    /// leaf_count)`. Equals `score_wad` unless the running sums break.
+    pub claimable_wad: u128,
+    /// The first place where the leaves' scores break the contract's rules (provable on chain with
+    /// `proveScoreFault`); the bundle is still returned so that the break can be proven.
+    pub score_break: Option<ScoreBreak>,
 }
 
 /// Reads a bundle line by line, checking structure and leaves as it goes. Holds one item at a time.
@@ -30,7 +39,7 @@ pub struct BundleReader<R> {
     header: Header,
     line: u64,
     leaves: Vec<Hash>,
-    score_sum: u128,
+    tally: ScoreTally,
     ended: Option<crate::Trailer>,
 }
 
@@ -82,7 +91,7 @@ impl<R: BufRead> BundleReader<R> {
             header,
             line: 1,
             leaves: Vec::new(),
-            score_sum: 0,
+            tally: ScoreTally::default(),
             ended: None,
         })
     }
@@ -144,7 +153,7 @@ impl<R: BufRead> BundleReader<R> {
                     });
                 }
                 self.leaves.push(hash);
-                self.score_sum += leaf.score;
+                self.tally.push(leaf.score, leaf.score_sum);
                 Ok(Some((item, hash)))
             }
             Line::End(trailer) => {
@@ -176,18 +185,27 @@ impl<R: BufRead> BundleReader<R> {
                 computed: to_hex(&tree.root()),
             });
         }
-        let score_wad = self.score_sum / u128::from(self.leaves.len() as u64).max(1);
-        if trailer.score_wad != score_wad.to_string() {
+        let score = self.tally.summary();
+        let score_break = self.tally.first_break();
+        // With broken running sums the end line cannot be right for both readings of the score;
+        // the break is reported instead (it is what the chain can check).
+        if score_break.is_none()
+            && (trailer.score_wad != score.mean_wad.to_string()
+                || trailer.score_stderr_wad != score.stderr_wad.to_string())
+        {
             return Err(self.malformed(format!(
-                "end line score {} != mean {score_wad}",
-                trailer.score_wad
+                "end line score {} ± {} != recomputed {} ± {}",
+                trailer.score_wad, trailer.score_stderr_wad, score.mean_wad, score.stderr_wad
             )));
         }
         Ok(BundleSummary {
             header: self.header,
             tree,
             leaves: self.leaves,
-            score_wad,
+            score_wad: score.mean_wad,
+            score,
+            claimable_wad: self.tally.claimable_wad(),
+            score_break,
         })
     }
 }

@@ -1,7 +1,8 @@
 //! Streamed, resumable writing.
 
 use crate::leaf::leaf_of;
-use crate::{keccak256, Error, Hash, Header, Item, Line, Result, Trailer, FORMAT};
+use crate::score::{ScoreSummary, ScoreTally};
+use crate::{keccak256, Error, Hash, Header, Item, Line, Result, Trailer, FORMAT, WAD};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use verbench_merkle::{to_hex, MerkleTree};
@@ -17,8 +18,10 @@ pub struct Finished {
     pub bundle_hash: Hash,
     /// The file's size in bytes.
     pub bundle_size: u64,
-    /// Mean score in WAD.
+    /// Mean score in WAD (the claimed aggregate).
     pub score_wad: u128,
+    /// Mean and standard error.
+    pub score: ScoreSummary,
 }
 
 /// Writes a bundle one item at a time. Each item is flushed and synced before `append` returns,
@@ -30,7 +33,7 @@ pub struct BundleWriter {
     file: std::fs::File,
     header: Header,
     leaves: Vec<Hash>,
-    score_sum: u128,
+    tally: ScoreTally,
     finished: bool,
 }
 
@@ -103,7 +106,7 @@ impl BundleWriter {
             file,
             header,
             leaves: Vec::new(),
-            score_sum: 0,
+            tally: ScoreTally::default(),
             finished: false,
         };
         if lines.is_empty() {
@@ -179,8 +182,12 @@ impl BundleWriter {
                 computed: to_hex(&hash),
             });
         }
+        self.tally.push(leaf.score, leaf.score_sum);
+        if let Some(b) = self.tally.first_break() {
+            self.tally.pop(self.tally.sum().saturating_sub(leaf.score));
+            return Err(self.malformed(line_no, &format!("scores: {b}")));
+        }
         self.leaves.push(hash);
-        self.score_sum += leaf.score;
         Ok(hash)
     }
 
@@ -221,14 +228,23 @@ impl BundleWriter {
                 got: item.index,
             });
         }
-        let leaf = leaf_of(&self.header, &item)
-            .map_err(|reason| self.malformed(self.next_index() + 2, &reason))?;
-        item.leaf_hash = to_hex(&leaf.hash());
         let line_no = self.next_index() + 2;
+        let score = crate::leaf::parse_wad(&item.score_wad).ok_or_else(|| {
+            self.malformed(line_no, "score_wad is not a canonical decimal integer")
+        })?;
+        if score > WAD {
+            return Err(self.malformed(line_no, "score_wad above 1e18"));
+        }
+        // The running sum is the writer's to fill in: it always extends the leaves before.
+        let previous_sum = self.tally.sum();
+        item.score_sum_wad = (previous_sum + score).to_string();
+        let leaf =
+            leaf_of(&self.header, &item).map_err(|reason| self.malformed(line_no, &reason))?;
+        item.leaf_hash = to_hex(&leaf.hash());
         let hash = self.account(item.clone(), line_no)?;
         if let Err(e) = self.write_line(&Line::Item(item)) {
             self.leaves.pop();
-            self.score_sum -= leaf.score;
+            self.tally.pop(previous_sum);
             return Err(e);
         }
         Ok(hash)
@@ -244,12 +260,14 @@ impl BundleWriter {
             });
         }
         let tree = MerkleTree::from_leaf_hashes(&self.leaves)?;
-        let score_wad = self.score_sum / u128::from(items).max(1);
+        let score = self.tally.summary();
+        let score_wad = score.mean_wad;
         if !self.finished {
             let trailer = Trailer {
                 root: to_hex(&tree.root()),
                 leaf_count: items,
                 score_wad: score_wad.to_string(),
+                score_stderr_wad: score.stderr_wad.to_string(),
             };
             self.write_line(&Line::End(trailer))?;
             self.finished = true;
@@ -261,6 +279,7 @@ impl BundleWriter {
             bundle_hash: keccak256(&bytes),
             bundle_size: bytes.len() as u64,
             score_wad,
+            score,
         })
     }
 }

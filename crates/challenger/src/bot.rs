@@ -3,7 +3,9 @@
 
 use crate::judge::{self, Expected, HeaderExpectation, Judgement, SpecExpectation};
 use crate::metrics::Metrics;
-use crate::state::{CommitmentEntry, DisputeEntry, Intent, IntentStatus, State};
+use crate::state::{
+    score_proof_key, CommitmentEntry, DisputeEntry, Intent, IntentKind, IntentStatus, State,
+};
 use crate::{Attestation, Config};
 use alloy::{
     primitives::{keccak256, Address, Bytes, B256, U256},
@@ -21,8 +23,8 @@ use tracing::{debug, error, info, warn};
 use verbench_bundle::{dataset::Dataset, leaf, BundleReader, Header, Item};
 use verbench_chain::bindings::{
     IDisputeGame::{
-        self, Commitment, Dispute, DisputeStatus, IDisputeGameErrors, IDisputeGameEvents, Outcome,
-        Sig, TaskSpec,
+        self, Commitment, CommitmentStatus, Dispute, DisputeStatus, IDisputeGameErrors,
+        IDisputeGameEvents, Outcome, Sig, TaskSpec,
     },
     IServiceManager,
 };
@@ -45,6 +47,8 @@ pub struct StepReport {
     pub scanned: Option<(u64, u64)>,
     /// Disputes opened by this bot.
     pub disputes_opened: usize,
+    /// Score proofs by this bot that rejected a commitment.
+    pub score_proofs: usize,
     /// `claimWithheld` calls that succeeded.
     pub withheld_claimed: usize,
     /// `resolve` calls that succeeded.
@@ -91,6 +95,13 @@ fn commitment_id_of(chain_id: u64, game: Address, c: &Commitment) -> B256 {
 /// A decision about one commitment.
 enum Action {
     Ok,
+    /// The scores or the claimed aggregate contradict the leaves: `proveScoreFault`.
+    ScoreProof {
+        index: u32,
+        leaf: (Bytes, Vec<B256>),
+        next: Option<(Bytes, Vec<B256>)>,
+        reason: String,
+    },
     Dispute {
         index: u32,
         leaf: Option<(Bytes, Vec<B256>)>,
@@ -564,9 +575,32 @@ impl Bot {
                         leaf,
                         reason: reason.clone(),
                         status: IntentStatus::Pending,
+                        kind: IntentKind::Dispute,
                     });
                     done(self, format!("disputed leaf {index}: {reason}"));
                     // Persist the intent before anything is sent.
+                    self.save()?;
+                }
+                Ok(Action::ScoreProof {
+                    index,
+                    leaf,
+                    next,
+                    reason,
+                }) => {
+                    warn!(commitment = %id, index, %reason, "score fault found: proving it on chain");
+                    report.faults.push((id, reason.clone()));
+                    self.state
+                        .intents
+                        .entry(score_proof_key(id))
+                        .or_insert_with(|| Intent {
+                            commitment_id: id,
+                            index,
+                            leaf: Some(leaf),
+                            reason: reason.clone(),
+                            status: IntentStatus::Pending,
+                            kind: IntentKind::ScoreProof { next },
+                        });
+                    done(self, format!("score proof at leaf {index}: {reason}"));
                     self.save()?;
                 }
                 Err(e) => {
@@ -635,6 +669,10 @@ impl Bot {
         };
         if let Err(reason) = judge::check_header(&summary.header, &self.expectation(c)) {
             return with_leaf(first, format!("header: {reason}"));
+        }
+        // Scores and running sums of every leaf, and the claimed aggregate: no model, no vote.
+        if let Some(action) = score_action(c, &summary, &path)? {
+            return Ok(action);
         }
         if sample.is_empty() {
             return Ok(Action::Ok);
@@ -771,6 +809,11 @@ impl Bot {
             .collect();
         for did in pending {
             let intent = self.state.intents[&did].clone();
+            if let IntentKind::ScoreProof { next } = &intent.kind {
+                self.send_score_proof(did, &intent, next.clone(), report)
+                    .await?;
+                continue;
+            }
             // Already on chain (ours before a crash, or someone else's)?
             if self.game.disputeHash(did).call().await? != B256::ZERO {
                 info!(dispute = %did, "dispute already on chain");
@@ -826,6 +869,66 @@ impl Bot {
             }
         }
         Ok(())
+    }
+
+    /// Sends one score-proof intent (`key` = [`score_proof_key`]); done once the commitment is
+    /// rejected, by us or anyone.
+    async fn send_score_proof(
+        &mut self,
+        key: B256,
+        intent: &Intent,
+        next: Option<(Bytes, Vec<B256>)>,
+        report: &mut StepReport,
+    ) -> anyhow::Result<()> {
+        let cid = intent.commitment_id;
+        let Some(entry) = self.state.commitments.get(&cid) else {
+            return self.set_intent(key, IntentStatus::Failed("unknown commitment".into()));
+        };
+        let c = Commitment::abi_decode(&entry.commitment)?;
+        let rejected = |s: &Self| {
+            let game = s.game.clone();
+            async move {
+                anyhow::Ok(
+                    game.commitmentState(cid).call().await?.status == CommitmentStatus::Rejected,
+                )
+            }
+        };
+        if rejected(self).await? {
+            info!(commitment = %cid, "commitment already rejected: no score proof needed");
+            return self.set_intent(key, IntentStatus::Done);
+        }
+        let Some((data, proof)) = intent.leaf.clone() else {
+            return self.set_intent(
+                key,
+                IntentStatus::Failed("score proof without a leaf".into()),
+            );
+        };
+        let (next_data, next_proof) = next.unwrap_or_default();
+        let sent = self
+            .send(
+                "proveScoreFault",
+                self.game
+                    .proveScoreFault(c, intent.index, data, proof, next_data, next_proof)
+                    .send(),
+            )
+            .await?;
+        match sent {
+            Sent::Ok => {
+                info!(commitment = %cid, index = intent.index, reason = %intent.reason, "score fault proven: commitment rejected");
+                Metrics::inc(&self.shared.metrics.score_proofs);
+                report.score_proofs += 1;
+                self.set_intent(key, IntentStatus::Done)
+            }
+            Sent::Moot(_) => self.set_intent(key, IntentStatus::Done),
+            Sent::Refused(why) => {
+                if rejected(self).await? {
+                    self.set_intent(key, IntentStatus::Done)
+                } else {
+                    warn!(commitment = %cid, %why, "score proof refused by the chain; giving up");
+                    self.set_intent(key, IntentStatus::Failed(why))
+                }
+            }
+        }
     }
 
     fn set_intent(&mut self, did: B256, status: IntentStatus) -> anyhow::Result<()> {
@@ -919,7 +1022,7 @@ impl Bot {
             info!(commitment = %d.commitmentId, index = d.leafIndex, %why, "verdict: provider at fault");
             Ok(Outcome::ProviderAtFault)
         };
-        if leaf::LeafV1::decode(leaf_data).is_none() {
+        if leaf::LeafV2::decode(leaf_data).is_none() {
             return at_fault("leaf data does not decode".into());
         }
         let path = match self.bundle_path(&c, &entry.uri).await {
@@ -1098,6 +1201,57 @@ impl Bot {
 }
 
 /// Reads the items at `indices` (ascending) from a checked bundle.
+/// The score proof `c` deserves, if its leaves' scores break the contract's rules or its claimed
+/// aggregate is not what its last leaf's running sum gives (docs/protocol.md, "Score proofs").
+fn score_action(
+    c: &Commitment,
+    summary: &verbench_bundle::BundleSummary,
+    path: &std::path::Path,
+) -> anyhow::Result<Option<Action>> {
+    let (first, with_next, reason) = if let Some(b) = summary.score_break {
+        let (i, next) = b.proof_leaves();
+        (u32::try_from(i)?, next, format!("scores: {b}"))
+    } else if c.claimedScore != U256::MAX && c.claimedScore != U256::from(summary.claimable_wad) {
+        (
+            c.leafCount - 1,
+            false,
+            format!(
+                "claimed score {} but the leaves' running sum gives {}",
+                c.claimedScore, summary.claimable_wad
+            ),
+        )
+    } else {
+        return Ok(None);
+    };
+    let mut wanted = vec![first];
+    if with_next {
+        wanted.push(first + 1);
+    }
+    let mut proven = Vec::new();
+    for (index, item) in read_items(path, &wanted)? {
+        let leaf = leaf::leaf_of(&summary.header, &item).map_err(|e| anyhow!(e))?;
+        let proof = summary.tree.prove(u64::from(index))?;
+        proven.push((
+            Bytes::from(leaf.encode()),
+            proof
+                .siblings
+                .iter()
+                .map(|s| B256::from(*s))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    let mut proven = proven.into_iter();
+    let leaf = proven
+        .next()
+        .ok_or_else(|| anyhow!("item {first} missing"))?;
+    Ok(Some(Action::ScoreProof {
+        index: first,
+        leaf,
+        next: proven.next(),
+        reason,
+    }))
+}
+
 fn read_items(path: &std::path::Path, indices: &[u32]) -> anyhow::Result<Vec<(u32, Item)>> {
     let mut reader = BundleReader::open(path)?;
     let mut out = Vec::new();

@@ -247,9 +247,8 @@ pub fn judge(
             item.index, header.leaf_count
         ));
     }
-    let score: u128 = match item.score_wad.parse() {
-        Ok(s) => s,
-        Err(_) => return malformed("score_wad is not a decimal integer"),
+    let Some(score) = leaf::parse_wad(&item.score_wad) else {
+        return malformed("score_wad is not a canonical decimal integer");
     };
     let output = &item.output_tokens;
     if output.is_empty() {

@@ -12,6 +12,8 @@ pub struct Metrics {
     pub leaves_checked: AtomicU64,
     /// Disputes this bot opened.
     pub disputes_opened: AtomicU64,
+    /// Score proofs this bot sent that rejected a commitment (`proveScoreFault`).
+    pub score_proofs: AtomicU64,
     /// Disputes this bot opened that ended with the provider at fault.
     pub disputes_won: AtomicU64,
     /// Disputes this bot opened that ended otherwise.
@@ -44,6 +46,7 @@ impl Metrics {
             ("commitments_seen", &self.commitments_seen),
             ("leaves_checked", &self.leaves_checked),
             ("disputes_opened", &self.disputes_opened),
+            ("score_proofs", &self.score_proofs),
             ("disputes_won", &self.disputes_won),
             ("disputes_lost", &self.disputes_lost),
             ("attestations_signed", &self.attestations_signed),

@@ -46,7 +46,22 @@ pub enum IntentStatus {
     Failed(String),
 }
 
-/// A dispute the bot decided to open (persisted BEFORE sending: exactly once across restarts).
+/// What an intent sends.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IntentKind {
+    /// `openDispute` / `openDisputeWithLeaf` on `index` (voted on by the operators).
+    #[default]
+    Dispute,
+    /// `proveScoreFault` with leaf `index` (the intent's `leaf`) and, for a broken step, leaf
+    /// `index + 1` with its proof: decided by the contract alone.
+    ScoreProof {
+        /// Leaf `index + 1`'s data and proof, when the break is a step.
+        next: Option<(Bytes, Vec<B256>)>,
+    },
+}
+
+/// A dispute or score proof the bot decided to send (persisted BEFORE sending: exactly once across
+/// restarts). Disputes are keyed by their dispute id, score proofs by [`score_proof_key`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Intent {
     /// The commitment.
@@ -59,6 +74,17 @@ pub struct Intent {
     pub reason: String,
     /// Progress.
     pub status: IntentStatus,
+    /// What is sent (absent in state files written before score proofs: a dispute).
+    #[serde(default)]
+    pub kind: IntentKind,
+}
+
+/// The key of a commitment's score-proof intent: `keccak256(commitmentId || "score")` (at most one
+/// per commitment; it cannot collide with a dispute id, which hashes 64 bytes).
+pub fn score_proof_key(commitment_id: B256) -> B256 {
+    let mut pre = commitment_id.to_vec();
+    pre.extend_from_slice(b"score");
+    alloy::primitives::keccak256(pre)
 }
 
 /// The whole persisted state.

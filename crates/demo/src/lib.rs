@@ -147,6 +147,7 @@ impl Devnet {
     ) -> anyhow::Result<TaskInfo> {
         let spec = TaskSpec {
             modelHash: model_hash,
+            manifestHash: B256::ZERO,
             datasetRoot: B256::from(dataset.root()?),
             datasetSize: u32::try_from(dataset.items.len())?,
             generation: GenerationParams {
@@ -161,10 +162,13 @@ impl Devnet {
                 maxMantErrMeanMilli: 4_440,
                 maxMantErrMedianMilli: 4_000,
                 minExpMatches: 111,
+                tokenMarginMilli: 0,
             },
+            calibrationHash: B256::ZERO,
             providerBond: U96::from(10u64.pow(18)),
             challengerBond: U96::from(10u64.pow(17)),
             challengeWindow: challenge_window,
+            fee: U96::ZERO,
         };
         let game = self.game(role::ADMIN);
         game.registerTask(spec.clone())
@@ -192,6 +196,7 @@ impl Devnet {
         let me = self.address(account);
         let header = task.header(self.deployment.chain_id, self.deployment.dispute_game, me);
         let bundle = dir.join(format!("work-{account}.jsonl"));
+        let claim_cheat = cheat.clone();
         let opts = run::RunOptions {
             sampling: task.sampling(),
             progress: false,
@@ -217,6 +222,7 @@ impl Devnet {
             task,
             &finished,
             &store,
+            claim_cheat.map(|c| c.claimed_score(finished.score_wad)),
         )
         .await?;
         if !publish {

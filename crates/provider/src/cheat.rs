@@ -22,6 +22,9 @@ pub enum Cheat {
         /// Tamper with one item in `every`.
         every: u64,
     },
+    /// Generates and scores every item honestly, then commits a claimed score of 100% whatever
+    /// the leaves say (the score-inflation exploit; caught by `proveScoreFault`).
+    InflateScore,
 }
 
 impl std::str::FromStr for Cheat {
@@ -30,6 +33,7 @@ impl std::str::FromStr for Cheat {
     fn from_str(s: &str) -> Result<Self, String> {
         match s.split_once(':') {
             None if s == "model-swap" => Ok(Self::ModelSwapQ4_0),
+            None if s == "inflate-score" => Ok(Self::InflateScore),
             Some(("system-prompt", every)) => {
                 let every: u64 = every
                     .parse()
@@ -43,13 +47,21 @@ impl std::str::FromStr for Cheat {
                 })
             }
             _ => Err(format!(
-                "unknown cheat {s:?} (model-swap | system-prompt:<every>)"
+                "unknown cheat {s:?} (model-swap | system-prompt:<every> | inflate-score)"
             )),
         }
     }
 }
 
 impl Cheat {
+    /// The aggregate score the cheat claims on chain for a bundle whose leaves give `honest`.
+    pub fn claimed_score(&self, honest: u128) -> u128 {
+        match self {
+            Self::InflateScore => verbench_bundle::WAD,
+            _ => honest,
+        }
+    }
+
     /// The model that actually generates.
     pub fn generator(&self, committed: &Llama) -> Result<Llama> {
         match self {
@@ -61,7 +73,7 @@ impl Cheat {
                     )?))
                 })
             }
-            Self::SystemPrompt { .. } => Ok(committed.clone()),
+            Self::SystemPrompt { .. } | Self::InflateScore => Ok(committed.clone()),
         }
     }
 
@@ -92,7 +104,9 @@ impl Cheat {
                     ..cheap
                 })
             }
-            Self::SystemPrompt { .. } => generate(committed, &claimed_prompt, opts),
+            Self::SystemPrompt { .. } | Self::InflateScore => {
+                generate(committed, &claimed_prompt, opts)
+            }
         }
     }
 }

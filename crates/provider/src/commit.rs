@@ -28,6 +28,10 @@ pub struct Committed {
     pub uri: String,
     /// Claimed mean score, WAD.
     pub claimed_score_wad: String,
+    /// Standard error of the bundle's mean score, WAD (not on chain).
+    pub score_stderr_wad: String,
+    /// `mean ± standard error` of the bundle's item scores, as fractions.
+    pub score: String,
     /// The commit transaction, or `None` when the commitment already existed (a no-op).
     pub tx_hash: Option<String>,
     /// True when nothing was sent because the same commitment is already on chain.
@@ -35,7 +39,8 @@ pub struct Committed {
 }
 
 /// Publishes `finished` to `store` and commits it for `task` from `provider_address`, unless the
-/// same commitment (task, provider, root, leaf count) is already on chain.
+/// same commitment (task, provider, root, leaf count) is already on chain. The claimed score is
+/// the bundle's mean unless `claimed_score_wad` says otherwise (dishonest providers in tests).
 pub async fn publish_and_commit<P: Provider, S: BundleStore>(
     provider: &P,
     game: Address,
@@ -43,7 +48,9 @@ pub async fn publish_and_commit<P: Provider, S: BundleStore>(
     task: &TaskInfo,
     finished: &Finished,
     store: &S,
+    claimed_score_wad: Option<u128>,
 ) -> Result<Committed> {
+    let claimed = claimed_score_wad.unwrap_or(finished.score_wad);
     let contract = IDisputeGame::new(game, provider);
     let root = B256::from(finished.tree.root());
     let leaf_count = u32::try_from(finished.tree.leaf_count())
@@ -61,7 +68,9 @@ pub async fn publish_and_commit<P: Provider, S: BundleStore>(
         bundle_hash: to_hex(&finished.bundle_hash),
         bundle_size: finished.bundle_size,
         uri: uri.clone(),
-        claimed_score_wad: finished.score_wad.to_string(),
+        claimed_score_wad: claimed.to_string(),
+        score_stderr_wad: finished.score.stderr_wad.to_string(),
+        score: finished.score.display(),
         tx_hash: None,
         already_committed: false,
     };
@@ -81,7 +90,7 @@ pub async fn publish_and_commit<P: Provider, S: BundleStore>(
             leaf_count,
             B256::from(finished.bundle_hash),
             finished.bundle_size,
-            U256::from(finished.score_wad),
+            U256::from(claimed),
             uri,
         )
         .value(U256::from(task.spec.providerBond))

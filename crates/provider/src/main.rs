@@ -253,6 +253,8 @@ async fn main() -> anyhow::Result<()> {
             let model_hash = verbench_inference::ModelHash::of_files(&[model_path(&a.model)])?;
             let spec = TaskSpec {
                 modelHash: B256::from(model_hash.0),
+                // No benchmark manifest yet for these datasets (docs/protocol.md, "Task"): 0.
+                manifestHash: B256::ZERO,
                 datasetRoot: B256::from(dataset.root()?),
                 datasetSize: u32::try_from(dataset.items.len()).context("dataset too large")?,
                 generation: GenerationParams {
@@ -266,10 +268,13 @@ async fn main() -> anyhow::Result<()> {
                     maxMantErrMeanMilli: a.max_mant_err_mean_milli,
                     maxMantErrMedianMilli: a.max_mant_err_median_milli,
                     minExpMatches: a.min_exp_matches,
+                    tokenMarginMilli: 0,
                 },
+                calibrationHash: B256::ZERO,
                 providerBond: alloy::primitives::Uint::<96, 2>::from(a.provider_bond_wei),
                 challengerBond: alloy::primitives::Uint::<96, 2>::from(a.challenger_bond_wei),
                 challengeWindow: a.challenge_window,
+                fee: alloy::primitives::Uint::<96, 2>::ZERO,
             };
             let task_id = game
                 .taskIdOf(spec.clone())
@@ -330,6 +335,7 @@ async fn main() -> anyhow::Result<()> {
             let bundle = a
                 .work_dir
                 .join(format!("{}-{:#x}.jsonl", a.task_id, chain.me));
+            let cheat = a.dev_cheat.clone();
             let opts = run::RunOptions {
                 sampling: task.sampling(),
                 progress: !cli.json,
@@ -355,6 +361,7 @@ async fn main() -> anyhow::Result<()> {
                     format!("published {uri} (not committed)"),
                 )?;
             } else {
+                let claim = cheat.map(|c| c.claimed_score(finished.score_wad));
                 let c = publish_and_commit(
                     &chain.provider,
                     chain.deployment.dispute_game,
@@ -362,6 +369,7 @@ async fn main() -> anyhow::Result<()> {
                     &task,
                     &finished,
                     &store,
+                    claim,
                 )
                 .await?;
                 let text = if c.already_committed {
@@ -371,11 +379,12 @@ async fn main() -> anyhow::Result<()> {
                     )
                 } else {
                     format!(
-                        "committed {} (root {}, {} leaves, score {}) in {}",
+                        "committed {} (root {}, {} leaves, claimed score {} WAD; mean ± stderr {}) in {}",
                         c.commitment_id,
                         c.root,
                         c.leaf_count,
                         c.claimed_score_wad,
+                        c.score,
                         c.tx_hash.clone().unwrap_or_default()
                     )
                 };
@@ -413,6 +422,7 @@ async fn main() -> anyhow::Result<()> {
                 &task,
                 &finished,
                 &store,
+                None,
             )
             .await?;
             let text = if c.already_committed {

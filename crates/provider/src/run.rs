@@ -122,6 +122,7 @@ pub fn generate_bundle(
             output_tokens: record.output,
             score_wad: score(entry.answer.as_deref(), &output_text).to_string(),
             output_text,
+            score_sum_wad: String::new(),
             proofs: record.proofs,
             leaf_hash: String::new(),
         };

@@ -44,6 +44,7 @@ fn item(index: u64) -> Item {
         } else {
             "0".into()
         },
+        score_sum_wad: String::new(),
         proofs: vec![proof.clone(), proof],
         leaf_hash: String::new(),
     }
@@ -81,6 +82,107 @@ fn write_read_round_trip() {
         read_bundle(&path, Some(([0; 32], 5))),
         Err(Error::RootMismatch { .. })
     ));
+}
+
+#[test]
+fn round_trip_reports_running_sums_mean_and_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.jsonl");
+    let done = write_full(&path, 5);
+    // Scores 1, 0, 1, 0, 1: mean 0.6, sample variance 0.3, stderr sqrt(0.3 / 5) = 0.2449...
+    assert_eq!(done.score.mean_wad, 3 * WAD / 5);
+    assert_eq!(done.score.display(), "0.6000 ± 0.2449");
+    let summary = read_bundle(&path, None).unwrap();
+    assert_eq!(summary.score, done.score);
+    assert_eq!(summary.claimable_wad, 3 * WAD / 5);
+    assert_eq!(summary.score_break, None);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let sums: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["kind"] == "item")
+        .map(|v| v["score_sum_wad"].as_str().unwrap().to_owned())
+        .collect();
+    let w = WAD.to_string();
+    let w2 = (2 * WAD).to_string();
+    let w3 = (3 * WAD).to_string();
+    assert_eq!(sums, [w.as_str(), w.as_str(), &w2, &w2, &w3]);
+    // Scores above 1 and non-canonical decimals are refused by the writer.
+    let mut w = BundleWriter::create_or_resume(dir.path().join("c.jsonl"), header(2)).unwrap();
+    let mut big = item(0);
+    big.score_wad = (WAD + 1).to_string();
+    assert!(w
+        .append(big)
+        .unwrap_err()
+        .to_string()
+        .contains("above 1e18"));
+    let mut plus = item(0);
+    plus.score_wad = "+1".into();
+    assert!(w
+        .append(plus)
+        .unwrap_err()
+        .to_string()
+        .contains("canonical"));
+}
+
+/// Writes a bundle by hand (not through the writer) whose items carry `sums` as running sums,
+/// with consistent leaf hashes, root and end line.
+fn write_with_sums(path: &std::path::Path, scores: &[u128], sums: &[u128]) {
+    let h = header(scores.len() as u64);
+    let mut lines = vec![serde_json::to_string(&verbench_bundle::Line::Header(h.clone())).unwrap()];
+    let mut hashes = Vec::new();
+    for (i, (&score, &sum)) in scores.iter().zip(sums).enumerate() {
+        let mut it = item(i as u64);
+        it.score_wad = score.to_string();
+        it.score_sum_wad = sum.to_string();
+        let hash = leaf::leaf_of(&h, &it).unwrap().hash();
+        it.leaf_hash = to_hex(&hash);
+        hashes.push(hash);
+        lines.push(serde_json::to_string(&verbench_bundle::Line::Item(it)).unwrap());
+    }
+    let tree = verbench_merkle::MerkleTree::from_leaf_hashes(&hashes).unwrap();
+    let mean = scores.iter().sum::<u128>() / scores.len() as u128;
+    lines.push(
+        serde_json::to_string(&verbench_bundle::Line::End(verbench_bundle::Trailer {
+            root: to_hex(&tree.root()),
+            leaf_count: scores.len() as u64,
+            score_wad: mean.to_string(),
+            score_stderr_wad: "0".into(),
+        }))
+        .unwrap(),
+    );
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn broken_running_sums_are_reported_for_a_score_proof() {
+    use verbench_bundle::score::ScoreBreak;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("step.jsonl");
+    write_with_sums(&p, &[WAD, 0, WAD], &[WAD, 2 * WAD, 3 * WAD]);
+    let s = read_bundle(&p, None).unwrap();
+    assert_eq!(s.score_break, Some(ScoreBreak::Step { index: 1 }));
+    assert_eq!(s.score_break.unwrap().proof_leaves(), (0, true));
+    // The chain divides the last running sum: 3e18 / 3, whatever the scores say.
+    assert_eq!(s.claimable_wad, WAD);
+    assert_eq!(s.score_wad, 2 * WAD / 3);
+    let p = dir.path().join("first.jsonl");
+    write_with_sums(&p, &[0, 0], &[WAD, WAD]);
+    assert_eq!(
+        read_bundle(&p, None).unwrap().score_break,
+        Some(ScoreBreak::FirstSum)
+    );
+    let p = dir.path().join("above.jsonl");
+    write_with_sums(&p, &[0, 2 * WAD], &[0, 2 * WAD]);
+    assert_eq!(
+        read_bundle(&p, None).unwrap().score_break,
+        Some(ScoreBreak::AboveOne { index: 1 })
+    );
+    // Consistent sums with a wrong end line are a malformed bundle, not a score break.
+    let p = dir.path().join("end.jsonl");
+    write_with_sums(&p, &[WAD, 0], &[WAD, WAD]);
+    let err = read_bundle(&p, None).unwrap_err();
+    assert!(err.to_string().contains("end line score"), "{err}");
 }
 
 #[test]
@@ -212,6 +314,8 @@ fn malformed_bundles_are_typed_errors() {
     let p = fresh("root.jsonl");
     let mut changed = item(1);
     changed.output_tokens.push(7);
+    // Items 0 and 1 score 1 and 0: the running sum at item 1 is 1e18.
+    changed.score_sum_wad = WAD.to_string();
     let h = header(4);
     let new_leaf = leaf::leaf_of(&h, &changed).unwrap().hash();
     tamper(&p, 2, |v| {

@@ -5,7 +5,7 @@ use alloy::{
     primitives::{Address, B256, U256},
     providers::ProviderBuilder,
 };
-use verbench_bundle::LeafV1;
+use verbench_bundle::LeafV2;
 use verbench_chain::{
     bindings::IDisputeGame::{self, Outcome, Verdict},
     deploy::{deploy, DeployParams, Deployment},
@@ -48,8 +48,8 @@ async fn rust_and_contracts_agree_on_digests_leaves_and_errors() {
         assert_eq!(on_chain, local, "verdict digest for {outcome:?}");
     }
 
-    // Leaf hash of LeafV1.
-    let leaf = LeafV1 {
+    // Leaf hash of LeafV2.
+    let leaf = LeafV2 {
         task_id: [0x11; 32],
         provider: [0x22; 20],
         index: 5,
@@ -58,9 +58,10 @@ async fn rust_and_contracts_agree_on_digests_leaves_and_errors() {
         output_hash: [0x44; 32],
         toploc_hash: [0x55; 32],
         score: 10u128.pow(18),
+        score_sum: 6 * 10u128.pow(18),
     };
-    let sol_leaf = IDisputeGame::LeafV1 {
-        version: U256::from(1),
+    let sol_leaf = IDisputeGame::LeafV2 {
+        version: U256::from(2),
         taskId: B256::from(leaf.task_id),
         provider: Address::from(leaf.provider),
         index: U256::from(leaf.index),
@@ -69,9 +70,10 @@ async fn rust_and_contracts_agree_on_digests_leaves_and_errors() {
         outputHash: B256::from(leaf.output_hash),
         toplocHash: B256::from(leaf.toploc_hash),
         score: U256::from(leaf.score),
+        scoreSum: U256::from(leaf.score_sum),
     };
     let on_chain = game.leafHashOf(sol_leaf).call().await.unwrap();
-    assert_eq!(on_chain, B256::from(leaf.hash()), "LeafV1 hash");
+    assert_eq!(on_chain, B256::from(leaf.hash()), "LeafV2 hash");
 
     // A revert decodes into its custom error's name.
     let err = game

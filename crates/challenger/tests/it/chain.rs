@@ -37,6 +37,7 @@ pub(crate) async fn world() -> World {
     let game = IDisputeGame::new(d.dispute_game, &provider);
     let spec = TaskSpec {
         modelHash: B256::repeat_byte(1),
+        manifestHash: B256::ZERO,
         datasetRoot: B256::repeat_byte(2),
         datasetSize: 4,
         generation: GenerationParams {
@@ -50,10 +51,13 @@ pub(crate) async fn world() -> World {
             maxMantErrMeanMilli: 10_000,
             maxMantErrMedianMilli: 8_000,
             minExpMatches: 90,
+            tokenMarginMilli: 0,
         },
+        calibrationHash: B256::ZERO,
         providerBond: alloy::primitives::aliases::U96::from(10u64.pow(18)),
         challengerBond: alloy::primitives::aliases::U96::from(10u64.pow(17)),
         challengeWindow: 3600,
+        fee: alloy::primitives::aliases::U96::ZERO,
     };
     game.registerTask(spec.clone())
         .send()
@@ -230,12 +234,12 @@ fn sampling_is_deterministic_and_follows_the_rate() {
 #[tokio::test]
 async fn operators_sign_collect_and_resolve() {
     use alloy::primitives::Bytes;
-    use verbench_bundle::LeafV1;
+    use verbench_bundle::LeafV2;
     use verbench_chain::bindings::{IDisputeGame::Dispute, IServiceManager};
     let w = world().await;
     let provider_addr = w.anvil.addresses()[1];
-    let leaves: Vec<LeafV1> = (0..4u64)
-        .map(|i| LeafV1 {
+    let leaves: Vec<LeafV2> = (0..4u64)
+        .map(|i| LeafV2 {
             task_id: w.task_id.into(),
             provider: provider_addr.into(),
             index: i,
@@ -244,6 +248,7 @@ async fn operators_sign_collect_and_resolve() {
             output_hash: [9; 32],
             toploc_hash: [8; 32],
             score: 0,
+            score_sum: 0,
         })
         .collect();
     let hashes: Vec<[u8; 32]> = leaves.iter().map(|l| l.hash()).collect();
@@ -450,7 +455,7 @@ impl World {
     pub(crate) async fn reveal_first_dispute(
         &self,
         cid: B256,
-        leaves: &[verbench_bundle::LeafV1],
+        leaves: &[verbench_bundle::LeafV2],
         tree: &verbench_merkle::MerkleTree,
     ) {
         let p = ProviderBuilder::new()
@@ -529,6 +534,7 @@ async fn malformed_bundles_are_named_disputed_and_never_crash_the_bot() {
                 output_tokens: vec![1, 2, 3],
                 output_text: "a b c".into(),
                 score_wad: "0".into(),
+                score_sum_wad: String::new(),
                 proofs: vec![base64::engine::general_purpose::STANDARD.encode([0u8; 258])],
                 leaf_hash: String::new(),
             })

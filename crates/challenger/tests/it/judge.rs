@@ -61,13 +61,16 @@ fn setup() -> Option<(Validator, ModelTokenizer, Header, Item)> {
         },
     };
     let text = tok.decode(&record.output).unwrap();
+    let score = dataset::score(Some("Paris"), &text).to_string();
     let mut item = Item {
         index: 0,
         input: INPUT.into(),
         input_hash: verbench_merkle::to_hex(&leaf::input_hash(INPUT)),
         output_tokens: record.output.clone(),
         output_text: text.clone(),
-        score_wad: dataset::score(Some("Paris"), &text).to_string(),
+        score_wad: score.clone(),
+        // Item 0: its running sum is its own score.
+        score_sum_wad: score,
         proofs: record.proofs.clone(),
         leaf_hash: String::new(),
     };

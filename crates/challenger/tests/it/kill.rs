@@ -6,7 +6,7 @@
 use crate::chain::world;
 use alloy::{primitives::B256, providers::ext::AnvilApi};
 use std::process::Command;
-use verbench_bundle::LeafV1;
+use verbench_bundle::LeafV2;
 use verbench_chain::bindings::IDisputeGame::{self, CommitmentStatus, DisputeStatus};
 
 fn run_bot(config: &std::path::Path, failpoint: Option<&str>) -> std::process::ExitStatus {
@@ -28,8 +28,8 @@ async fn killed_at_every_point_and_restarted_opens_exactly_one_dispute_that_reso
             let w = world().await;
             let provider = w.anvil.addresses()[1];
             // A real 4-leaf tree, so that the provider can reveal (needed to reach voting).
-            let leaves: Vec<LeafV1> = (0..4u64)
-                .map(|i| LeafV1 {
+            let leaves: Vec<LeafV2> = (0..4u64)
+                .map(|i| LeafV2 {
                     task_id: w.task_id.into(),
                     provider: provider.into(),
                     index: i,
@@ -38,10 +38,11 @@ async fn killed_at_every_point_and_restarted_opens_exactly_one_dispute_that_reso
                     output_hash: [9; 32],
                     toploc_hash: [8; 32],
                     score: 0,
+                    score_sum: 0,
                 })
                 .collect();
             let tree = verbench_merkle::MerkleTree::from_leaf_hashes(
-                &leaves.iter().map(LeafV1::hash).collect::<Vec<_>>(),
+                &leaves.iter().map(LeafV2::hash).collect::<Vec<_>>(),
             )
             .unwrap();
             let cid = w

@@ -24,6 +24,31 @@ struct Scenario {
 async fn scenario(items: usize) -> Scenario {
     let dir = tempfile::tempdir().unwrap();
     let (dataset, dataset_path) = small_dataset(dir.path(), items).unwrap();
+    scenario_over(dir, dataset, dataset_path).await
+}
+
+/// Four multiplications of four-digit numbers: SmolLM2-135M answers none of them right, so every
+/// leaf honestly scores 0.
+fn hard_dataset(dir: &Path) -> (verbench_bundle::dataset::Dataset, std::path::PathBuf) {
+    let items = [(1234u64, 5678u64), (4321, 8765), (2468, 1357), (9876, 5432)]
+        .iter()
+        .map(|&(a, b)| verbench_bundle::dataset::DatasetItem {
+            id: format!("mul-{a}-{b}"),
+            input: format!("What is {a} times {b}? Answer with a number."),
+            answer: Some((a * b).to_string()),
+        })
+        .collect();
+    let d = verbench_bundle::dataset::Dataset { items };
+    let path = dir.join("hard.jsonl");
+    std::fs::write(&path, d.to_jsonl()).unwrap();
+    (d, path)
+}
+
+async fn scenario_over(
+    dir: tempfile::TempDir,
+    dataset: verbench_bundle::dataset::Dataset,
+    dataset_path: std::path::PathBuf,
+) -> Scenario {
     let model = verbench_demo::smollm2().unwrap();
     let net = Devnet::start().await.unwrap();
     net.register_operators(&role::OPERATORS, ether(10))
@@ -89,6 +114,26 @@ impl Scenario {
             from_block: self.net.deployment.block_number,
             bundle_dir: self.path().join(format!("published-{account}")),
         }
+    }
+
+    /// The cheat's commitment was rejected: the challenger (balance `before` its last step, which
+    /// withdrew) gained half the provider bond plus `own_bond` back, less gas; the treasury holds
+    /// the other half; after the window the cheat finalizes nothing and is owed nothing.
+    async fn assert_cheat_slashed(&self, before: U256, own_bond: U256) {
+        let gained = self.net.balance(role::CHALLENGER).await.unwrap() - before;
+        assert!(
+            gained > ether(1) / U256::from(2) + own_bond - U256::from(10u64.pow(15)),
+            "gained {gained}"
+        );
+        let treasury = self.net.deployment.treasury;
+        let game = self.net.game(role::ADMIN);
+        assert_eq!(
+            game.credit(treasury).call().await.unwrap(),
+            ether(1) / U256::from(2)
+        );
+        self.net.advance(u64::from(WINDOW) + 1).await.unwrap();
+        assert_eq!(self.watcher(role::CHEAT).pass().await.unwrap().finalized, 0);
+        assert_eq!(self.credit(role::CHEAT).await, U256::ZERO);
     }
 
     async fn credit(&self, account: usize) -> U256 {
@@ -175,24 +220,49 @@ async fn model_swap_is_disputed_resolved_and_slashed() {
     // Challenger: its bond back plus half the provider's bond; the rest to the treasury.
     let before = s.net.balance(role::CHALLENGER).await.unwrap();
     challenger.run_once().await.unwrap(); // withdraws
-    let gained = s.net.balance(role::CHALLENGER).await.unwrap() - before;
+    s.assert_cheat_slashed(before, ether(1) / U256::from(10))
+        .await;
+}
+
+/// Scenario 2b (issue 12's exploit): every leaf honestly scored, the claimed aggregate inflated to
+/// 100%. The challenger bot needs no model and no vote: it proves the fault with the last leaf's
+/// running sum (`proveScoreFault`), the commitment is rejected, the provider loses its bond and the
+/// challenger is paid. No operator is involved.
+#[tokio::test(flavor = "multi_thread")]
+async fn inflated_score_claim_is_proven_without_a_vote_and_slashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dataset, path) = hard_dataset(dir.path());
+    let s = scenario_over(dir, dataset, path).await;
+    let c = s
+        .net
+        .provide(
+            role::CHEAT,
+            &s.task,
+            &s.dataset,
+            &s.model,
+            Some(Cheat::InflateScore),
+            s.path(),
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.claimed_score_wad, "1000000000000000000");
+    assert_eq!(c.score, "0.0000 ± 0.0000", "every item honestly scores 0");
+    // Sample nothing: the score check covers every leaf without the model.
+    let mut challenger = s.challenger(0.0, 1).await;
+    let before = s.net.balance(role::CHALLENGER).await.unwrap();
+    // One step: finds the fault, proves it, and withdraws its credit.
+    let report = challenger.run_once().await.unwrap();
+    assert_eq!(report.disputes_opened, 0, "{report:?}");
+    assert_eq!(report.score_proofs, 1, "{report:?}");
     assert!(
-        gained > ether(1) / U256::from(2) + ether(1) / U256::from(10) - U256::from(10u64.pow(15)),
-        "gained {gained}"
+        report.faults[0].1.contains("claimed score"),
+        "{:?}",
+        report.faults
     );
-    assert_eq!(
-        s.net
-            .game(role::ADMIN)
-            .credit(s.net.deployment.treasury)
-            .call()
-            .await
-            .unwrap(),
-        ether(1) / U256::from(2)
-    );
-    // A rejected commitment never finalizes.
-    s.net.advance(u64::from(WINDOW) + 1).await.unwrap();
-    assert_eq!(s.watcher(role::CHEAT).pass().await.unwrap().finalized, 0);
-    assert_eq!(s.credit(role::CHEAT).await, U256::ZERO);
+    assert_eq!(s.status(&c.commitment_id).await, CommitmentStatus::Rejected);
+    // No challenger bond was posted: the gain is the share of the provider bond alone.
+    s.assert_cheat_slashed(before, U256::ZERO).await;
 }
 
 /// Scenario 3: prompt tampering on a fraction of items (every 4th item generated under another
