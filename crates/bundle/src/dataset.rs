@@ -32,25 +32,40 @@ impl Dataset {
     /// Loads a JSONL dataset; every line must be an item, the file must not be empty.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+        let bytes = std::fs::read(path).map_err(Error::io(path))?;
+        Self::parse(&bytes, path)
+    }
+
+    /// Parses JSONL dataset bytes read from `origin` (named in errors): one item per non-blank
+    /// line, ids unique, at least one item.
+    pub fn parse(bytes: &[u8], origin: &Path) -> Result<Self> {
+        let malformed = |line: u64, reason: String| Error::Malformed {
+            path: origin.to_path_buf(),
+            line,
+            reason,
+        };
+        let text = std::str::from_utf8(bytes).map_err(|_| malformed(0, "not UTF-8".into()))?;
         let mut items = Vec::new();
+        let mut ids = std::collections::HashSet::new();
         for (n, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
             let item: DatasetItem = serde_json::from_str(line).map_err(|e| Error::Parse {
-                path: path.to_path_buf(),
+                path: origin.to_path_buf(),
                 line: n as u64 + 1,
                 reason: e.to_string(),
             })?;
+            if !ids.insert(item.id.clone()) {
+                return Err(malformed(
+                    n as u64 + 1,
+                    format!("duplicate id {:?}", item.id),
+                ));
+            }
             items.push(item);
         }
         if items.is_empty() {
-            return Err(Error::Malformed {
-                path: path.to_path_buf(),
-                line: 1,
-                reason: "dataset has no items".into(),
-            });
+            return Err(malformed(1, "dataset has no items".into()));
         }
         Ok(Self { items })
     }

@@ -41,6 +41,8 @@ pub struct Header {
     pub provider: String,
     /// Content hash of the model weights (0x-hex, 32 bytes).
     pub model_hash: String,
+    /// The task's benchmark manifest hash (0x-hex, 32 bytes; zero for a legacy task).
+    pub manifest_hash: String,
     /// Merkle root over the dataset inputs (0x-hex, 32 bytes).
     pub dataset_root: String,
     /// Number of items (= the dataset size = the commitment's leaf count).

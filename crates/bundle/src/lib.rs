@@ -1,10 +1,13 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
+pub mod benchmark;
+pub mod benchmarks;
 pub mod dataset;
 mod error;
 mod format;
 pub mod leaf;
+pub mod manifest;
 mod read;
 pub mod score;
 pub mod scorer;
@@ -15,7 +18,7 @@ pub use error::{Error, Result};
 pub use format::{GenerationParams, Header, Item, Line, ToplocParams, Trailer, FORMAT};
 pub use leaf::LeafV2;
 pub use read::{read_bundle, BundleReader, BundleSummary, MAX_LINE_BYTES};
-pub use write::{BundleWriter, Finished};
+pub use write::{first_difference, BundleWriter, Finished};
 
 /// 32-byte hash.
 pub type Hash = verbench_merkle::Hash;

@@ -58,6 +58,35 @@ impl BundleStore for DirStore {
 /// Fetches the bundle at `uri` (`file://` or `http(s)://`) into `dest`, reading at most
 /// `size` bytes, and checks that its keccak256 and size equal the committed `hash` and `size`.
 pub async fn fetch(uri: &str, hash: &Hash, size: u64, dest: &Path) -> Result<PathBuf> {
+    let bytes = read_capped(uri, size).await?;
+    let got = keccak256(&bytes);
+    if &got != hash || bytes.len() as u64 != size {
+        return Err(Error::ContentMismatch {
+            uri: uri.to_owned(),
+            want_hash: to_hex(hash),
+            want_size: size,
+            got_hash: to_hex(&got),
+            got_size: bytes.len() as u64,
+        });
+    }
+    write_synced(dest, &bytes).await
+}
+
+/// Fetches the dataset a manifest names into `dest`: at most `manifest.dataset.size` bytes, its
+/// sha256 and size checked, then every item verified ([`Manifest::verify_dataset`]).
+pub async fn fetch_dataset(
+    manifest: &crate::manifest::Manifest,
+    dest: &Path,
+) -> Result<crate::dataset::Dataset> {
+    let uri = &manifest.dataset.uri;
+    let bytes = read_capped(uri, manifest.dataset.size).await?;
+    let dataset = manifest.verify_dataset(&bytes, Path::new(uri))?;
+    write_synced(dest, &bytes).await?;
+    Ok(dataset)
+}
+
+/// Reads `uri` (`file://` or `http(s)://`), refusing more than `size` bytes.
+async fn read_capped(uri: &str, size: u64) -> Result<Vec<u8>> {
     let store_err = |reason: String| Error::Store {
         uri: uri.to_owned(),
         reason,
@@ -113,16 +142,11 @@ pub async fn fetch(uri: &str, hash: &Hash, size: u64, dest: &Path) -> Result<Pat
             "unsupported URI scheme (expected file:// or http(s)://)".into(),
         ));
     };
-    let got = keccak256(&bytes);
-    if &got != hash || bytes.len() as u64 != size {
-        return Err(Error::ContentMismatch {
-            uri: uri.to_owned(),
-            want_hash: to_hex(hash),
-            want_size: size,
-            got_hash: to_hex(&got),
-            got_size: bytes.len() as u64,
-        });
-    }
+    Ok(bytes)
+}
+
+/// Writes `bytes` to `dest` (creating its folder) and syncs it.
+async fn write_synced(dest: &Path, bytes: &[u8]) -> Result<PathBuf> {
     if let Some(parent) = dest.parent() {
         tokio::fs::create_dir_all(parent)
             .await
@@ -131,7 +155,7 @@ pub async fn fetch(uri: &str, hash: &Hash, size: u64, dest: &Path) -> Result<Pat
     let mut file = tokio::fs::File::create(dest)
         .await
         .map_err(Error::io(dest))?;
-    file.write_all(&bytes).await.map_err(Error::io(dest))?;
+    file.write_all(bytes).await.map_err(Error::io(dest))?;
     file.sync_all().await.map_err(Error::io(dest))?;
     Ok(dest.to_path_buf())
 }

@@ -55,7 +55,9 @@ fn existing_lines(path: &Path, file: &mut std::fs::File) -> Result<Vec<String>> 
     Ok(lines)
 }
 
-fn first_difference(a: &Header, b: &Header) -> &'static str {
+/// The first field in which two headers differ (`"toploc"` when only the TOPLOC parameters, or
+/// nothing, differ).
+pub fn first_difference(a: &Header, b: &Header) -> &'static str {
     if a.format != b.format {
         "format"
     } else if a.chain_id != b.chain_id {
@@ -68,6 +70,8 @@ fn first_difference(a: &Header, b: &Header) -> &'static str {
         "provider"
     } else if a.model_hash != b.model_hash {
         "model_hash"
+    } else if a.manifest_hash != b.manifest_hash {
+        "manifest_hash"
     } else if a.dataset_root != b.dataset_root {
         "dataset_root"
     } else if a.leaf_count != b.leaf_count {

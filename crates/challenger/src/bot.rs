@@ -20,7 +20,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tracing::{debug, error, info, warn};
-use verbench_bundle::{dataset::Dataset, leaf, BundleReader, Header, Item};
+use verbench_bundle::{
+    benchmark::Benchmark, dataset::Dataset, leaf, manifest::Manifest, BundleReader, Header, Item,
+};
 use verbench_chain::bindings::{
     IDisputeGame::{
         self, Commitment, CommitmentStatus, Dispute, DisputeStatus, IDisputeGameErrors,
@@ -94,7 +96,8 @@ fn commitment_id_of(chain_id: u64, game: Address, c: &Commitment) -> B256 {
 
 /// A decision about one commitment.
 enum Action {
-    Ok,
+    /// No fault found; what was checked.
+    Ok(String),
     /// The scores or the claimed aggregate contradict the leaves: `proveScoreFault`.
     ScoreProof {
         index: u32,
@@ -130,7 +133,13 @@ pub struct Bot {
     state: State,
     shared: Arc<Shared>,
     model: Option<(verbench_inference::Llama, ModelTokenizer)>,
-    datasets: Vec<([u8; 32], Dataset)>,
+    /// The model's tokenizer alone (rescoring every item needs no model run).
+    tokenizer: Option<ModelTokenizer>,
+    manifests: Vec<Manifest>,
+    /// Config dataset files: path, bytes, and the dataset when it parses as one.
+    dataset_files: Vec<(PathBuf, Vec<u8>)>,
+    /// Benchmarks resolved per task (`None`: the task cannot be judged, with why).
+    benchmarks: HashMap<B256, Result<Arc<Benchmark>, String>>,
     http: reqwest::Client,
 }
 
@@ -188,13 +197,17 @@ impl Bot {
                     "EigenServiceManager.updateStakes (is this key an EigenLayer operator?)",
                 )?;
         }
+        cfg.validate()?;
         let state = State::load(&cfg.state_dir, cfg.start_block)?;
-        let mut datasets = Vec::new();
-        let mini = verbench_bundle::dataset::mini_benchmark();
-        datasets.push((mini.root()?, mini));
+        let manifests = cfg
+            .manifests
+            .iter()
+            .map(Manifest::load)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut dataset_files = Vec::new();
         for path in &cfg.datasets {
-            let d = Dataset::load(path)?;
-            datasets.push((d.root()?, d));
+            let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+            dataset_files.push((path.clone(), bytes));
         }
         info!(%me, game = %cfg.game, chain_id, %backend, cursor = state.cursor, operator = cfg.operator, "challenger ready");
         Ok(Self {
@@ -208,7 +221,10 @@ impl Bot {
             state,
             shared: Arc::new(Shared::default()),
             model: None,
-            datasets,
+            tokenizer: None,
+            manifests,
+            dataset_files,
+            benchmarks: HashMap::new(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()?,
@@ -498,6 +514,7 @@ impl Bot {
             leaf_count: u64::from(c.leafCount),
             spec: self.spec(c.taskId).map(|s| SpecExpectation {
                 model_hash: s.modelHash.into(),
+                manifest_hash: s.manifestHash.into(),
                 dataset_root: s.datasetRoot.into(),
                 generation: (
                     s.generation.maxNewTokens,
@@ -557,9 +574,9 @@ impl Bot {
                 .metrics
                 .observe_verify(started.elapsed().as_secs_f64());
             match action {
-                Ok(Action::Ok) => {
-                    info!(commitment = %id, "commitment checked: no fault found in the sample");
-                    done(self, "ok".into());
+                Ok(Action::Ok(note)) => {
+                    info!(commitment = %id, %note, "commitment checked");
+                    done(self, note);
                 }
                 Ok(Action::Dispute {
                     index,
@@ -674,16 +691,33 @@ impl Bot {
         if let Some(action) = score_action(c, &summary, &path)? {
             return Ok(action);
         }
-        if sample.is_empty() {
-            return Ok(Action::Ok);
+        const BASE: &str = "data available, structure, header and running sums checked";
+        let Some(model_path) = self.cfg.model.clone() else {
+            return Ok(Action::Ok(format!(
+                "{BASE}; no model configured, so no item rescored or recomputed"
+            )));
+        };
+        let benchmark = match self.benchmark(c.taskId).await {
+            Ok(b) => b,
+            Err(why) => return Ok(Action::Ok(format!("{BASE}; task not judged: {why}"))),
+        };
+        // Every item's input and score against the benchmark: the tokenizer only, no model run.
+        if self.tokenizer.is_none() {
+            self.tokenizer = Some(ModelTokenizer::from_gguf_or_dir(&model_path)?);
         }
-        if self.cfg.model.is_none() {
-            warn!(commitment = %id, "no model configured: leaves not recomputed (only availability and structure checked)");
-            return Ok(Action::Ok);
+        if let Some(tokenizer) = &self.tokenizer {
+            if let Some((index, reason)) = first_misscored(&path, &benchmark, tokenizer)? {
+                return with_leaf(index, reason);
+            }
+        }
+        if sample.is_empty() {
+            return Ok(Action::Ok(format!(
+                "{BASE}; every input and score checked; sample empty, no leaf recomputed"
+            )));
         }
         let spec = self.spec(c.taskId);
         for (index, item) in read_items(&path, &sample)? {
-            let j = self.judge_item(spec.as_ref(), &summary.header, &item)?;
+            let j = self.judge_item(spec.as_ref(), &benchmark, &summary.header, &item)?;
             report.leaves_checked += 1;
             Metrics::inc(&self.shared.metrics.leaves_checked);
             if let Judgement::Invalid { reason } = j {
@@ -691,23 +725,76 @@ impl Bot {
             }
             debug!(commitment = %id, index, "leaf valid");
         }
-        Ok(Action::Ok)
+        Ok(Action::Ok(format!(
+            "{BASE}; every input and score checked; {} sampled leaves recomputed, no fault",
+            sample.len()
+        )))
     }
 
-    fn dataset_item(
-        &self,
-        header: &Header,
-        index: u64,
-    ) -> Option<&verbench_bundle::dataset::DatasetItem> {
-        let root = leaf::parse_h256(&header.dataset_root)?;
-        let (_, d) = self.datasets.iter().find(|(r, _)| *r == root)?;
-        d.items.get(usize::try_from(index).ok()?)
+    /// The benchmark of task `task_id`, resolved once: with a manifest hash, the configured
+    /// manifest of that hash and its dataset (a configured copy, the cached copy, or fetched from
+    /// the manifest's URI, always verified); without one (legacy), the configured dataset of the
+    /// task's root. `Err` says why the task cannot be judged; it is logged and counted once.
+    async fn benchmark(&mut self, task_id: B256) -> Result<Arc<Benchmark>, String> {
+        if let Some(known) = self.benchmarks.get(&task_id) {
+            return known.clone();
+        }
+        let resolved = self.resolve_benchmark(task_id).await.map(Arc::new);
+        if let Err(why) = &resolved {
+            warn!(task = %task_id, %why, "task cannot be judged: its leaves are not recomputed and no verdict is signed");
+            Metrics::inc(&self.shared.metrics.tasks_unjudged);
+        }
+        self.benchmarks.insert(task_id, resolved.clone());
+        resolved
+    }
+
+    async fn resolve_benchmark(&self, task_id: B256) -> Result<Benchmark, String> {
+        let spec = self
+            .spec(task_id)
+            .ok_or_else(|| "task spec not seen".to_string())?;
+        let manifest_hash: [u8; 32] = spec.manifestHash.into();
+        let root: [u8; 32] = spec.datasetRoot.into();
+        let bench = if manifest_hash == [0; 32] {
+            self.dataset_files
+                .iter()
+                .filter_map(|(path, bytes)| {
+                    let d = Dataset::parse(bytes, path).ok()?;
+                    (d.root().ok()? == root).then(|| Benchmark::legacy(d))
+                })
+                .next()
+                .ok_or_else(|| {
+                    format!(
+                        "legacy task: no configured dataset has its root {}",
+                        spec.datasetRoot
+                    )
+                })?
+        } else {
+            let m = self
+                .manifests
+                .iter()
+                .find(|m| m.hash() == manifest_hash)
+                .ok_or_else(|| format!("no configured manifest has hash {}", spec.manifestHash))?;
+            let local = self
+                .dataset_files
+                .iter()
+                .find(|(_, b)| verbench_bundle::manifest::sha256_hex(b) == m.dataset.sha256);
+            let dataset = match local {
+                Some((path, bytes)) => m.verify_dataset(bytes, path).map_err(|e| e.to_string())?,
+                None => Benchmark::dataset_of(m, None, &self.cfg.state_dir.join("datasets"))
+                    .await
+                    .map_err(|e| format!("dataset unobtainable: {e}"))?,
+            };
+            Benchmark::from_manifest(m.clone(), dataset)
+        };
+        bench.answers(&manifest_hash, &root, u64::from(spec.datasetSize))?;
+        Ok(bench)
     }
 
     /// Judges one item with the configured model (loaded on first use).
     fn judge_item(
         &mut self,
         spec: Option<&TaskSpec>,
+        benchmark: &Benchmark,
         header: &Header,
         item: &Item,
     ) -> anyhow::Result<Judgement> {
@@ -739,7 +826,8 @@ impl Bot {
         };
         let params = verbench_toploc::ProofParams::paper_defaults();
         let validator = Validator::new(model.clone(), params, thresholds, self.cfg.token_margin);
-        let expected = self.dataset_item(header, item.index).map(Expected::from);
+        let expected = Expected::of(benchmark, item.index)
+            .ok_or_else(|| anyhow!("item {} is not in the task's dataset", item.index))?;
         let run = || judge::judge(&validator, tokenizer, header, item, expected);
         let j = if tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
@@ -1046,8 +1134,11 @@ impl Bot {
             Ok(l) if B256::from(l.hash()) == d.leafHash => {}
             _ => return at_fault("revealed leaf is not the bundle's item".into()),
         }
+        let benchmark = self.benchmark(c.taskId).await.map_err(|why| {
+            anyhow!("not signing a verdict on a task this bot cannot judge: {why}")
+        })?;
         let spec = self.spec(c.taskId);
-        let j = self.judge_item(spec.as_ref(), &summary.header, &item)?;
+        let j = self.judge_item(spec.as_ref(), &benchmark, &summary.header, &item)?;
         Metrics::inc(&self.shared.metrics.leaves_checked);
         Ok(match j {
             Judgement::Valid => Outcome::LeafValid,
@@ -1250,6 +1341,40 @@ fn score_action(
         next: proven.next(),
         reason,
     }))
+}
+
+/// The first item whose input is not the benchmark's or whose committed score is not what the
+/// benchmark's scorer gives its decoded output, with why.
+fn first_misscored(
+    path: &std::path::Path,
+    benchmark: &Benchmark,
+    tokenizer: &ModelTokenizer,
+) -> anyhow::Result<Option<(u32, String)>> {
+    let mut reader = BundleReader::open(path)?;
+    while let Some((item, _)) = reader.next_item()? {
+        let index = u32::try_from(item.index)?;
+        let Some(expected) = Expected::of(benchmark, item.index) else {
+            return Ok(Some((
+                index,
+                format!("item {index} is not in the task's dataset"),
+            )));
+        };
+        if expected.input != item.input {
+            return Ok(Some((
+                index,
+                format!("input differs from dataset item {index}"),
+            )));
+        }
+        let text = tokenizer.decode(&item.output_tokens)?;
+        let computed = expected.scorer.score(expected.answer, &text);
+        if leaf::parse_wad(&item.score_wad) != Some(computed) {
+            return Ok(Some((
+                index,
+                format!("score {} but the output scores {computed}", item.score_wad),
+            )));
+        }
+    }
+    Ok(None)
 }
 
 fn read_items(path: &std::path::Path, indices: &[u32]) -> anyhow::Result<Vec<(u32, Item)>> {

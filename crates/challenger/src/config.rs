@@ -42,7 +42,12 @@ pub struct Config {
     /// The task's model (GGUF file or safetensors directory); without it only data availability
     /// and structure are checked.
     pub model: Option<PathBuf>,
-    /// Dataset files (JSONL), matched to tasks by their root; the mini benchmark is built in.
+    /// Benchmark manifests (docs/manifest.md), matched to tasks by their hash. A task whose
+    /// manifest is not here is not judged (logged, counted in `tasks_unjudged`).
+    pub manifests: Vec<PathBuf>,
+    /// Local dataset files (JSONL): copies of manifests' datasets (matched by sha256; otherwise the
+    /// bot fetches them from the manifest's URI), and the datasets of legacy tasks (manifest hash
+    /// 0, matched by their root).
     pub datasets: Vec<PathBuf>,
     /// Token-check margin in logits (default: the validator's paper default).
     pub token_margin: f32,
@@ -76,6 +81,7 @@ impl Default for Config {
             peers: Vec::new(),
             listen: None,
             model: None,
+            manifests: Vec::new(),
             datasets: Vec::new(),
             token_margin: 1.0,
             backend: None,
@@ -91,6 +97,21 @@ impl Config {
     pub fn load(path: &std::path::Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)?;
         Ok(toml::from_str(&text)?)
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.sample_rate),
+            "sample_rate {} is not in [0, 1]",
+            self.sample_rate
+        );
+        anyhow::ensure!(
+            self.token_margin.is_finite() && self.token_margin >= 0.0,
+            "token_margin {} is not a non-negative number",
+            self.token_margin
+        );
+        Ok(())
     }
 
     /// Where the signing key comes from.

@@ -5,20 +5,26 @@
 //! Checks, cheapest first; the first failure is the [`InvalidReason`]:
 //! 1. the record is well formed (hashes parse, proofs are base64, score is a decimal, the index
 //!    is below the leaf count, the output is non-empty and no longer than `max_new_tokens`);
-//! 2. the input equals the dataset's item `index` (when the dataset is known);
+//! 2. the input equals the dataset's item `index`;
 //! 3. the header's model hash is the validator's (and the task's, which the caller checks with
 //!    [`check_header`]);
 //! 4. generation stopped where it must: EOS only as the last token, and a shorter output than
 //!    `max_new_tokens` ends with EOS;
-//! 5. the score equals `dataset::score(answer, decode(output_tokens))` (when the dataset is
-//!    known; the decoded text keeps special tokens, as `ModelTokenizer::decode` does);
-//! 6. ONE prefill of the validator's model over `encode_chat(default_system, input) + output`
-//!    passes the TOPLOC proofs (prefill proof first, then decode chunks) and every token's gap.
+//! 5. the score equals the task's scorer on the reference answer and `decode(output_tokens)` (the
+//!    decoded text keeps special tokens, as `ModelTokenizer::decode` does);
+//! 6. ONE prefill of the validator's model over the prompt the task's format gives for the input
+//!    (chat template, system prompt, few-shot exemplars) followed by the output passes the TOPLOC
+//!    proofs (prefill proof first, then decode chunks) and every token's gap.
+//!
+//! An item is only judged with its benchmark (dataset item, prompt format, scorer): a judge that
+//! does not hold it does not judge (the bot reports the task as unjudged).
 //!
 //! Sampling: `temperature_milli == 0` is greedy, otherwise seeded Gumbel-max sampling with
 //! `seed`, temperature `temperature_milli / 1000` and `top_p = 1.0` (the task fixes no nucleus).
 
-use verbench_bundle::{dataset::DatasetItem, leaf, Header, Item};
+use verbench_bundle::{
+    benchmark::Benchmark, leaf, manifest::PromptFormat, scorer::ScorerRef, Header, Item,
+};
 use verbench_inference::{ModelHash, ModelTokenizer, Record, Rejection, Sampling, Validator};
 use verbench_toploc::ProofParams;
 
@@ -103,21 +109,29 @@ pub enum JudgeError {
     Inference(String),
 }
 
-/// The dataset's view of one item, when known.
+/// The benchmark's view of one item: what the leaf must be judged against.
 #[derive(Debug, Clone, Copy)]
 pub struct Expected<'a> {
     /// The dataset input (user message).
     pub input: &'a str,
     /// The reference answer.
     pub answer: Option<&'a str>,
+    /// How the input becomes the prompt.
+    pub prompt: &'a PromptFormat,
+    /// How the output is scored.
+    pub scorer: ScorerRef,
 }
 
-impl<'a> From<&'a DatasetItem> for Expected<'a> {
-    fn from(d: &'a DatasetItem) -> Self {
-        Self {
+impl<'a> Expected<'a> {
+    /// Item `index` of `benchmark`, if it has one.
+    pub fn of(benchmark: &'a Benchmark, index: u64) -> Option<Self> {
+        let d = benchmark.dataset.items.get(usize::try_from(index).ok()?)?;
+        Some(Self {
             input: &d.input,
             answer: d.answer.as_deref(),
-        }
+            prompt: &benchmark.prompt,
+            scorer: benchmark.scorer,
+        })
     }
 }
 
@@ -126,11 +140,14 @@ pub fn sampling_of(header: &Header) -> Sampling {
     Sampling::from_task(header.generation.temperature_milli, header.generation.seed)
 }
 
-/// The prompt token ids of `input`: the chat template with the tokenizer's default system prompt
-/// (exactly what the provider generates from).
-pub fn prompt_tokens(tokenizer: &ModelTokenizer, input: &str) -> Result<Vec<u32>, JudgeError> {
+/// The prompt token ids of `input` under `prompt` (exactly what the provider generates from).
+pub fn prompt_tokens(
+    tokenizer: &ModelTokenizer,
+    prompt: &PromptFormat,
+    input: &str,
+) -> Result<Vec<u32>, JudgeError> {
     tokenizer
-        .encode_chat(tokenizer.default_system(), input)
+        .encode_chat_with_shots(prompt.system.as_deref(), &prompt.shots(), input)
         .map_err(|e| JudgeError::Tokenizer(e.to_string()))
 }
 
@@ -156,6 +173,8 @@ pub struct HeaderExpectation {
 pub struct SpecExpectation {
     /// Model hash.
     pub model_hash: [u8; 32],
+    /// Benchmark manifest hash (zero for a legacy task).
+    pub manifest_hash: [u8; 32],
     /// Dataset root.
     pub dataset_root: [u8; 32],
     /// `(max_new_tokens, temperature_milli, seed)`.
@@ -196,6 +215,12 @@ pub fn check_header(header: &Header, want: &HeaderExpectation) -> Result<(), Str
                 header.model_hash
             ));
         }
+        if h256(&header.manifest_hash) != Some(spec.manifest_hash) {
+            return Err(format!(
+                "manifest_hash {} is not the task's",
+                header.manifest_hash
+            ));
+        }
         if h256(&header.dataset_root) != Some(spec.dataset_root) {
             return Err(format!(
                 "dataset_root {} is not the task's",
@@ -229,13 +254,13 @@ fn malformed(text: impl Into<String>) -> Result<Judgement, JudgeError> {
 
 /// Judges `item` of the bundle with `header`. `validator` holds the task's model (normally dense
 /// f32) and the calibrated limits; its proof parameters are replaced by the header's. `expected`
-/// is the dataset's item, when the dataset is known (without it, input and score are unchecked).
+/// is the benchmark's item (input, answer, prompt format, scorer).
 pub fn judge(
     validator: &Validator,
     tokenizer: &ModelTokenizer,
     header: &Header,
     item: &Item,
-    expected: Option<Expected<'_>>,
+    expected: Expected<'_>,
 ) -> Result<Judgement, JudgeError> {
     // 1. Well formed.
     if let Err(reason) = leaf::leaf_of(header, item) {
@@ -276,10 +301,8 @@ pub fn judge(
         ));
     }
     // 2. Input.
-    if let Some(e) = expected {
-        if e.input != item.input {
-            return invalid(InvalidReason::InputMismatch { index: item.index });
-        }
+    if expected.input != item.input {
+        return invalid(InvalidReason::InputMismatch { index: item.index });
     }
     // 3. Model.
     let expected_model = validator.model().hash();
@@ -307,17 +330,15 @@ pub fn judge(
         }
     }
     // 5. Score.
-    if let Some(e) = expected {
-        let text = tokenizer
-            .decode(output)
-            .map_err(|e| JudgeError::Tokenizer(e.to_string()))?;
-        let computed = verbench_bundle::dataset::score(e.answer, &text);
-        if computed != score {
-            return invalid(InvalidReason::ScoreMismatch {
-                claimed: score,
-                computed,
-            });
-        }
+    let text = tokenizer
+        .decode(output)
+        .map_err(|e| JudgeError::Tokenizer(e.to_string()))?;
+    let computed = expected.scorer.score(expected.answer, &text);
+    if computed != score {
+        return invalid(InvalidReason::ScoreMismatch {
+            claimed: score,
+            computed,
+        });
     }
     // 6. Recompute.
     let record = Record {
@@ -326,7 +347,7 @@ pub fn judge(
         sampling: sampling_of(header),
         topk: params.topk(),
         decode_batching_size: params.decode_batching_size(),
-        prompt: prompt_tokens(tokenizer, &item.input)?,
+        prompt: prompt_tokens(tokenizer, expected.prompt, &item.input)?,
         output: output.clone(),
         proofs: item.proofs.clone(),
     };

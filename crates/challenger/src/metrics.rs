@@ -22,6 +22,8 @@ pub struct Metrics {
     pub attestations_signed: AtomicU64,
     /// RPC errors retried.
     pub rpc_errors: AtomicU64,
+    /// Tasks this bot cannot judge (manifest or dataset unknown or unobtainable), counted once each.
+    pub tasks_unjudged: AtomicU64,
     verify: Mutex<(u64, f64)>,
 }
 
@@ -51,6 +53,7 @@ impl Metrics {
             ("disputes_lost", &self.disputes_lost),
             ("attestations_signed", &self.attestations_signed),
             ("rpc_errors", &self.rpc_errors),
+            ("tasks_unjudged", &self.tasks_unjudged),
         ];
         for (name, c) in counters {
             out.push_str(&format!(

@@ -32,6 +32,7 @@ pub async fn run_demo(net: &Devnet) -> anyhow::Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(8);
     let (dataset, dataset_path) = small_dataset(&dir, items)?;
+    let bench = verbench_bundle::benchmark::Benchmark::legacy(dataset.clone());
     let model_path = smollm2_path();
     println!(
         "== verbench demo: {} benchmark items, model {}",
@@ -42,7 +43,7 @@ pub async fn run_demo(net: &Devnet) -> anyhow::Result<()> {
 
     let task = net
         .register_task(
-            &dataset,
+            &bench,
             alloy::primitives::B256::from(model.model.hash().0),
             32,
             3600,
@@ -63,7 +64,7 @@ pub async fn run_demo(net: &Devnet) -> anyhow::Result<()> {
 
     println!("\n-- providers generate, publish and commit");
     let honest = net
-        .provide(role::HONEST, &task, &dataset, &model, None, &dir, true)
+        .provide(role::HONEST, &task, &bench, &model, None, &dir, true)
         .await?;
     println!(
         "honest   {}: root {} score {}",
@@ -75,7 +76,7 @@ pub async fn run_demo(net: &Devnet) -> anyhow::Result<()> {
         .provide(
             role::CHEAT,
             &task,
-            &dataset,
+            &bench,
             &model,
             Some(Cheat::ModelSwapQ4_0),
             &dir,

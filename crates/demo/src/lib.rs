@@ -10,6 +10,7 @@ use alloy::{
 };
 use anyhow::Context;
 use std::path::{Path, PathBuf};
+use verbench_bundle::benchmark::Benchmark;
 use verbench_bundle::{dataset::Dataset, store::DirStore};
 use verbench_chain::{
     bindings::{
@@ -137,21 +138,25 @@ impl Devnet {
         Ok(())
     }
 
-    /// Registers a greedy task over `dataset` for the model with `model_hash`.
+    /// Registers a greedy task over `benchmark` for the model with `model_hash` (a manifest's own
+    /// generation length wins over `max_new_tokens`).
     pub async fn register_task(
         &self,
-        dataset: &Dataset,
+        benchmark: &Benchmark,
         model_hash: B256,
         max_new_tokens: u32,
         challenge_window: u32,
     ) -> anyhow::Result<TaskInfo> {
         let spec = TaskSpec {
             modelHash: model_hash,
-            manifestHash: B256::ZERO,
-            datasetRoot: B256::from(dataset.root()?),
-            datasetSize: u32::try_from(dataset.items.len())?,
+            manifestHash: B256::from(benchmark.manifest_hash()),
+            datasetRoot: B256::from(benchmark.dataset.root()?),
+            datasetSize: u32::try_from(benchmark.dataset.items.len())?,
             generation: GenerationParams {
-                maxNewTokens: max_new_tokens,
+                maxNewTokens: benchmark
+                    .manifest
+                    .as_ref()
+                    .map_or(max_new_tokens, |m| m.generation.max_new_tokens),
                 temperatureMilli: 0,
                 seed: 0,
             },
@@ -180,14 +185,14 @@ impl Devnet {
         Ok(TaskInfo { task_id, spec })
     }
 
-    /// Runs a provider (account `account`) over `dataset` and commits; `cheat` makes it dishonest.
+    /// Runs a provider (account `account`) over `benchmark` and commits; `cheat` makes it dishonest.
     /// `publish` false commits a URI where nothing is published (withheld data).
     #[allow(clippy::too_many_arguments)]
     pub async fn provide(
         &self,
         account: usize,
         task: &TaskInfo,
-        dataset: &Dataset,
+        benchmark: &Benchmark,
         model: &LoadedModel,
         cheat: Option<Cheat>,
         dir: &Path,
@@ -203,7 +208,7 @@ impl Devnet {
             cheat,
         };
         let finished = tokio::task::block_in_place(|| {
-            run::generate_bundle(&header, dataset, model, &bundle, &opts)
+            run::generate_bundle(&header, benchmark, model, &bundle, &opts)
         })?;
         let store_dir = if publish {
             dir.join(format!("published-{account}"))

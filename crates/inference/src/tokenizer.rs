@@ -121,6 +121,17 @@ impl ModelTokenizer {
         Ok(Self::assemble(tk, eos, &template))
     }
 
+    /// The tokenizer of a model path as [`crate::load`] takes it: a GGUF file, or a directory with
+    /// `tokenizer.json`. Reads no weights.
+    pub fn from_gguf_or_dir(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if path.is_dir() {
+            Self::from_file(path.join("tokenizer.json"))
+        } else {
+            Self::from_gguf(path)
+        }
+    }
+
     /// Loads `tokenizer.json` (and reads `tokenizer_config.json` beside it for the chat
     /// template and end-of-sequence token, when present).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
@@ -210,6 +221,42 @@ impl ModelTokenizer {
     /// [`Self::chat_prompt`] tokenized.
     pub fn encode_chat(&self, system: Option<&str>, user: &str) -> Result<Vec<u32>> {
         self.encode(&self.chat_prompt(system, user)?)
+    }
+
+    /// A chat with few-shot exemplars before the question, in the ChatML template: the system turn
+    /// (as in [`Self::chat_prompt`]), then for each exemplar `(user, assistant)` a user turn and a
+    /// closed assistant turn, then the `user` turn, opened for the assistant. With no exemplars it
+    /// is exactly [`Self::chat_prompt`].
+    pub fn chat_prompt_with_shots(
+        &self,
+        system: Option<&str>,
+        shots: &[(String, String)],
+        user: &str,
+    ) -> Result<String> {
+        let first = shots.first().map_or(user, |(u, _)| u.as_str());
+        let mut s = self.chat_prompt(system, first)?;
+        if let Some(((_, a0), rest)) = shots.split_first() {
+            s.push_str(&format!("{a0}<|im_end|>\n"));
+            for (u, a) in rest {
+                s.push_str(&format!(
+                    "<|im_start|>user\n{u}<|im_end|>\n<|im_start|>assistant\n{a}<|im_end|>\n"
+                ));
+            }
+            s.push_str(&format!(
+                "<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
+            ));
+        }
+        Ok(s)
+    }
+
+    /// [`Self::chat_prompt_with_shots`] tokenized.
+    pub fn encode_chat_with_shots(
+        &self,
+        system: Option<&str>,
+        shots: &[(String, String)],
+        user: &str,
+    ) -> Result<Vec<u32>> {
+        self.encode(&self.chat_prompt_with_shots(system, shots, user)?)
     }
 
     /// The underlying `tokenizers` tokenizer.

@@ -77,35 +77,35 @@ impl Cheat {
         }
     }
 
-    /// The record the cheat publishes for item `index`.
+    /// The record the cheat publishes for item `index`, whose input is `input.0` and honest
+    /// prompt `input.1` (the task's format applied to the input).
     pub fn record(
         &self,
         index: u64,
         committed: &Llama,
         generator: &Llama,
         tokenizer: &ModelTokenizer,
-        input: &str,
+        (input, claimed_prompt): (&str, &[u32]),
         opts: &GenerateOptions,
     ) -> Result<Record> {
-        let claimed_prompt = tokenizer.encode_chat(None, input)?;
         match self {
-            Self::ModelSwapQ4_0 => generate(generator, &claimed_prompt, opts),
+            Self::ModelSwapQ4_0 => generate(generator, claimed_prompt, opts),
             Self::SystemPrompt { system, every } if index % every == 0 => {
                 let actual_prompt = tokenizer.encode_chat(Some(system), input)?;
                 let cheap = generate(generator, &actual_prompt, opts)?;
                 let params = opts
                     .proofs
                     .unwrap_or_else(verbench_toploc::ProofParams::paper_defaults);
-                let proofs = prove_by_prefill(committed, &claimed_prompt, &cheap.output, params)?;
+                let proofs = prove_by_prefill(committed, claimed_prompt, &cheap.output, params)?;
                 Ok(Record {
-                    prompt: claimed_prompt,
+                    prompt: claimed_prompt.to_vec(),
                     proofs,
                     model_hash: committed.hash(),
                     ..cheap
                 })
             }
             Self::SystemPrompt { .. } | Self::InflateScore => {
-                generate(committed, &claimed_prompt, opts)
+                generate(committed, claimed_prompt, opts)
             }
         }
     }

@@ -9,7 +9,7 @@ use alloy::{
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
-use verbench_bundle::{dataset::Dataset, read_bundle, store::DirStore, BundleWriter};
+use verbench_bundle::{read_bundle, store::DirStore, BundleWriter};
 use verbench_chain::{
     bindings::IDisputeGame::{self, GenerationParams, TaskSpec, ToplocParams},
     deploy::Deployment,
@@ -76,34 +76,99 @@ enum Command {
     Commit(CommitArgs),
     /// Serve bundles, answer reveal requests, finalize and withdraw (long-running).
     Watch(WatchArgs),
+    /// Convert a registry benchmark (GSM8K, MMLU) into a dataset file and its manifest; needs no
+    /// chain (the sources come from tools/fetch-benchmarks.sh).
+    Prepare(PrepareArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BenchName {
+    /// GSM8K test, scored by the last number of the output.
+    Gsm8k,
+    /// MMLU test, 0-shot, scored by the letter ranked first among A-D.
+    Mmlu,
+}
+
+#[derive(Args)]
+struct PrepareArgs {
+    /// The benchmark.
+    #[arg(value_enum)]
+    name: BenchName,
+    /// GSM8K: few-shot exemplars, the first k test items (excluded from the scored items).
+    #[arg(long, default_value_t = 0)]
+    shots: u32,
+    /// Keep the first N items (after the exemplars).
+    #[arg(long, conflicts_with_all = ["size", "per_topic"])]
+    first: Option<u32>,
+    /// Keep a seeded random subset of SIZE items (after the exemplars), in source order.
+    #[arg(long, conflicts_with = "per_topic")]
+    size: Option<u32>,
+    /// MMLU: keep N seeded random items per subject.
+    #[arg(long)]
+    per_topic: Option<u32>,
+    /// Seed of --size and --per-topic.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// GSM8K: tokens generated per item.
+    #[arg(long, default_value_t = 256)]
+    max_new_tokens: u32,
+    /// Where the sources are (tools/fetch-benchmarks.sh) and the prepared files go
+    /// (`<cache-dir>/prepared`).
+    #[arg(long, default_value_os_t = verbench_bundle::benchmark::default_cache_dir())]
+    cache_dir: PathBuf,
+    /// Where the dataset will be published (the manifest binds it); default: the written file's
+    /// file:// URI.
+    #[arg(long)]
+    uri: Option<String>,
+}
+
+#[derive(Args)]
+struct BenchmarkArgs {
+    /// Benchmark manifest (docs/manifest.md): fixes the items, answers, prompt format, scorer and
+    /// generation parameters. Without it the task is a legacy one over `--dataset` (word-run
+    /// scorer, default chat format, manifest hash 0).
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    /// Dataset file (JSON Lines of {id, input, answer}). With a manifest: a local copy of its
+    /// dataset (verified); when absent the dataset is fetched from the manifest's URI.
+    #[arg(long)]
+    dataset: Option<PathBuf>,
+    /// Where fetched datasets are cached.
+    #[arg(long, default_value_os_t = verbench_bundle::benchmark::default_cache_dir())]
+    cache_dir: PathBuf,
 }
 
 #[derive(Args)]
 struct RegisterTask {
-    /// Dataset (JSON Lines of {id, input, answer}).
-    #[arg(long)]
-    dataset: PathBuf,
+    #[command(flatten)]
+    benchmark: BenchmarkArgs,
     /// Model weights whose content hash the task fixes (default: the cached SmolLM2-135M).
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Tokens generated per item (legacy tasks; a manifest fixes its own).
     #[arg(long, default_value_t = 64)]
     max_new_tokens: u32,
-    /// Temperature x 1000; 0 = greedy.
+    /// Temperature x 1000; 0 = greedy (legacy tasks; a manifest fixes its own).
     #[arg(long, default_value_t = 0)]
     temperature_milli: u32,
+    /// Sampling seed (legacy tasks; a manifest fixes its own).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// TOPLOC points per proof.
     #[arg(long, default_value_t = 128)]
     topk: u32,
+    /// TOPLOC decode rows per proof chunk.
     #[arg(long, default_value_t = 32)]
     decode_batching_size: u32,
-    /// Mantissa error mean limit x 1000.
-    #[arg(long, default_value_t = 10_000)]
+    /// Mantissa error mean limit x 1000. Required: calibrate it for the model (SmolLM2-135M:
+    /// 5160, docs/detection.md).
+    #[arg(long)]
     max_mant_err_mean_milli: u32,
-    /// Mantissa error median limit x 1000.
-    #[arg(long, default_value_t = 8_000)]
+    /// Mantissa error median limit x 1000. Required (SmolLM2-135M: 4000).
+    #[arg(long)]
     max_mant_err_median_milli: u32,
-    #[arg(long, default_value_t = 90)]
+    /// Minimum exponent matches out of topk. Required (SmolLM2-135M: 106).
+    #[arg(long)]
     min_exp_matches: u32,
     /// Provider bond, wei.
     #[arg(long, default_value = "1000000000000000000")]
@@ -131,9 +196,8 @@ struct RunArgs {
     /// The task id (0x...).
     #[arg(long)]
     task_id: B256,
-    /// The task's dataset.
-    #[arg(long)]
-    dataset: PathBuf,
+    #[command(flatten)]
+    benchmark: BenchmarkArgs,
     /// Model weights (default: the cached SmolLM2-135M).
     #[arg(long)]
     model: Option<PathBuf>,
@@ -232,6 +296,77 @@ fn print(json: bool, value: &impl serde::Serialize, text: String) -> anyhow::Res
     Ok(())
 }
 
+fn prepare(a: &PrepareArgs, json: bool) -> anyhow::Result<()> {
+    use verbench_bundle::benchmarks::{self, Subset};
+    let subset = match (a.first, a.size, a.per_topic) {
+        (Some(n), _, _) => Subset::First(n),
+        (_, Some(size), _) => Subset::Seeded { seed: a.seed, size },
+        (_, _, Some(n)) => Subset::PerTopic { seed: a.seed, n },
+        _ => Subset::All,
+    };
+    let mut prepared = match a.name {
+        BenchName::Gsm8k => {
+            let raw = benchmarks::GSM8K.read(&a.cache_dir)?;
+            benchmarks::prepare_gsm8k(
+                &raw,
+                &benchmarks::GSM8K.path(&a.cache_dir),
+                a.shots,
+                subset,
+                "",
+                verbench_bundle::GenerationParams {
+                    max_new_tokens: a.max_new_tokens,
+                    temperature_milli: 0,
+                    seed: 0,
+                },
+            )?
+        }
+        BenchName::Mmlu => {
+            anyhow::ensure!(a.shots == 0, "MMLU is prepared 0-shot only");
+            let raw = benchmarks::MMLU.read(&a.cache_dir)?;
+            benchmarks::prepare_mmlu(&raw, &benchmarks::MMLU.path(&a.cache_dir), subset, "")?
+        }
+    };
+    let (data, manifest) = prepared.write(&a.cache_dir.join("prepared"), a.uri.as_deref())?;
+    let m = &prepared.manifest;
+    let out = serde_json::json!({
+        "name": m.name,
+        "items": m.dataset.items,
+        "dataset": data,
+        "manifest": manifest,
+        "manifest_hash": verbench_merkle::to_hex(&m.hash()),
+        "dataset_sha256": m.dataset.sha256,
+        "items_root": m.dataset.items_root,
+        "inputs_root": m.dataset.inputs_root,
+    });
+    print(
+        json,
+        &out,
+        format!(
+            "{}: {} items\n  dataset  {}\n  manifest {} (hash {})\n  sha256 {}, items root {}, inputs root {}",
+            m.name,
+            m.dataset.items,
+            data.display(),
+            manifest.display(),
+            verbench_merkle::to_hex(&m.hash()),
+            m.dataset.sha256,
+            m.dataset.items_root,
+            m.dataset.inputs_root
+        ),
+    )
+}
+
+async fn load_benchmark(
+    a: &BenchmarkArgs,
+) -> anyhow::Result<verbench_bundle::benchmark::Benchmark> {
+    verbench_bundle::benchmark::Benchmark::load(
+        a.manifest.as_deref(),
+        a.dataset.as_deref(),
+        &a.cache_dir,
+    )
+    .await
+    .context("loading the benchmark")
+}
+
 fn model_path(p: &Option<PathBuf>) -> PathBuf {
     p.clone().unwrap_or_else(verbench_inference::smollm2_path)
 }
@@ -245,23 +380,34 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::Prepare(a) = &cli.command {
+        return prepare(a, cli.json);
+    }
     let chain = connect(&cli.chain).await?;
     let game = IDisputeGame::new(chain.deployment.dispute_game, &chain.provider);
     match cli.command {
         Command::RegisterTask(a) => {
-            let dataset = Dataset::load(&a.dataset)?;
+            let bench = load_benchmark(&a.benchmark).await?;
+            let dataset = &bench.dataset;
             let model_hash = verbench_inference::ModelHash::of_files(&[model_path(&a.model)])?;
-            let spec = TaskSpec {
-                modelHash: B256::from(model_hash.0),
-                // No benchmark manifest yet for these datasets (docs/protocol.md, "Task"): 0.
-                manifestHash: B256::ZERO,
-                datasetRoot: B256::from(dataset.root()?),
-                datasetSize: u32::try_from(dataset.items.len()).context("dataset too large")?,
-                generation: GenerationParams {
+            let generation = match &bench.manifest {
+                Some(m) => GenerationParams {
+                    maxNewTokens: m.generation.max_new_tokens,
+                    temperatureMilli: m.generation.temperature_milli,
+                    seed: m.generation.seed,
+                },
+                None => GenerationParams {
                     maxNewTokens: a.max_new_tokens,
                     temperatureMilli: a.temperature_milli,
                     seed: a.seed,
                 },
+            };
+            let spec = TaskSpec {
+                modelHash: B256::from(model_hash.0),
+                manifestHash: B256::from(bench.manifest_hash()),
+                datasetRoot: B256::from(dataset.root()?),
+                datasetSize: u32::try_from(dataset.items.len()).context("dataset too large")?,
+                generation,
                 toploc: ToplocParams {
                     topk: a.topk,
                     decodeBatchingSize: a.decode_batching_size,
@@ -322,7 +468,7 @@ async fn main() -> anyhow::Result<()> {
                 chain.deployment.dispute_game,
                 chain.me,
             );
-            let dataset = Dataset::load(&a.dataset)?;
+            let bench = load_benchmark(&a.benchmark).await?;
             let path = model_path(&a.model);
             eprintln!("loading {}", path.display());
             let model = load(
@@ -342,7 +488,7 @@ async fn main() -> anyhow::Result<()> {
                 cheat: a.dev_cheat,
             };
             let finished = tokio::task::block_in_place(|| {
-                run::generate_bundle(&header, &dataset, &model, &bundle, &opts)
+                run::generate_bundle(&header, &bench, &model, &bundle, &opts)
             })?;
             let store = DirStore {
                 dir: a.publish.publish_dir,
@@ -407,8 +553,10 @@ async fn main() -> anyhow::Result<()> {
             );
             anyhow::ensure!(
                 summary.header == expected,
-                "{} answers another task, provider or parameters",
-                a.bundle.display()
+                "{} answers another task, provider or parameters: its header's {} is not this \
+                 task's for this provider",
+                a.bundle.display(),
+                verbench_bundle::first_difference(&summary.header, &expected)
             );
             let finished = BundleWriter::create_or_resume(&a.bundle, expected)?.finish()?;
             let store = DirStore {
@@ -432,6 +580,8 @@ async fn main() -> anyhow::Result<()> {
             };
             print(cli.json, &c, text)?;
         }
+        // Handled before connecting.
+        Command::Prepare(_) => {}
         Command::Watch(a) => {
             let watcher = Watcher {
                 provider: chain.provider.clone(),

@@ -5,30 +5,26 @@ use crate::{Error, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::Path;
 use verbench_bundle::{
-    dataset::{score, Dataset},
-    leaf::input_hash,
-    BundleWriter, Finished, Header, Item,
+    benchmark::Benchmark, leaf::input_hash, BundleWriter, Finished, Header, Item,
 };
 use verbench_inference::{generate, GenerateOptions, KvCacheMode, LoadedModel, Sampling};
 use verbench_merkle::to_hex;
 
-/// Checks that `dataset` is the one the header's task committed to.
-pub fn check_dataset(header: &Header, dataset: &Dataset) -> Result<()> {
-    if dataset.items.len() as u64 != header.leaf_count {
-        return Err(Error::DatasetMismatch(format!(
-            "{} items, the task's dataset has {}",
-            dataset.items.len(),
-            header.leaf_count
-        )));
-    }
-    let root = to_hex(&dataset.root()?);
-    if root != header.dataset_root {
-        return Err(Error::DatasetMismatch(format!(
-            "root {root}, the task's is {}",
-            header.dataset_root
-        )));
-    }
-    Ok(())
+/// Checks that `benchmark` is the one the header's task fixes (manifest hash, dataset root and
+/// size); the error names the field that differs.
+pub fn check_benchmark(header: &Header, benchmark: &Benchmark) -> Result<()> {
+    let h = |s: &str| {
+        verbench_bundle::leaf::parse_h256(s).ok_or_else(|| {
+            Error::DatasetMismatch(format!("header hash {s:?} is not 0x + 32 bytes"))
+        })
+    };
+    benchmark
+        .answers(
+            &h(&header.manifest_hash)?,
+            &h(&header.dataset_root)?,
+            header.leaf_count,
+        )
+        .map_err(Error::DatasetMismatch)
 }
 
 /// Options of [`generate_bundle`].
@@ -46,12 +42,15 @@ pub struct RunOptions {
 /// Items already written are never recomputed; an item is durable once its line is synced.
 pub fn generate_bundle(
     header: &Header,
-    dataset: &Dataset,
+    benchmark: &Benchmark,
     model: &LoadedModel,
     bundle_path: &Path,
     opts: &RunOptions,
 ) -> Result<Finished> {
-    check_dataset(header, dataset)?;
+    check_benchmark(header, benchmark)?;
+    let dataset = &benchmark.dataset;
+    let shots = benchmark.prompt.shots();
+    let system = benchmark.prompt.system.as_deref();
     let model_hash = model.model.hash().to_hex();
     if model_hash != header.model_hash && opts.cheat.is_none() {
         return Err(Error::ModelMismatch {
@@ -93,7 +92,7 @@ pub fn generate_bundle(
         let item_err = |source| Error::Item { index, source };
         let prompt = model
             .tokenizer
-            .encode_chat(None, &entry.input)
+            .encode_chat_with_shots(system, &shots, &entry.input)
             .map_err(item_err)?;
         let gen_opts = GenerateOptions {
             max_new_tokens: header.generation.max_new_tokens as usize,
@@ -108,7 +107,7 @@ pub fn generate_bundle(
                 &model.model,
                 &generator,
                 &model.tokenizer,
-                &entry.input,
+                (&entry.input, &prompt),
                 &gen_opts,
             ),
             None => generate(&model.model, &prompt, &gen_opts),
@@ -120,7 +119,10 @@ pub fn generate_bundle(
             input: entry.input.clone(),
             input_hash: to_hex(&input_hash(&entry.input)),
             output_tokens: record.output,
-            score_wad: score(entry.answer.as_deref(), &output_text).to_string(),
+            score_wad: benchmark
+                .scorer
+                .score(entry.answer.as_deref(), &output_text)
+                .to_string(),
             output_text,
             score_sum_wad: String::new(),
             proofs: record.proofs,

@@ -65,6 +65,7 @@ impl TaskInfo {
             task_id: to_hex(&self.task_id.0),
             provider: format!("{provider:#x}"),
             model_hash: to_hex(&s.modelHash.0),
+            manifest_hash: to_hex(&s.manifestHash.0),
             dataset_root: to_hex(&s.datasetRoot.0),
             leaf_count: u64::from(s.datasetSize),
             generation: GenerationParams {

@@ -16,6 +16,7 @@ fn header(leaf_count: u64) -> Header {
         task_id: to_hex(&[0x11; 32]),
         provider: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into(),
         model_hash: to_hex(&[0x22; 32]),
+        manifest_hash: to_hex(&[0; 32]),
         dataset_root: to_hex(&[0x33; 32]),
         leaf_count,
         generation: GenerationParams {
@@ -474,4 +475,68 @@ fn committed_mini_benchmark_is_fresh() {
         mini_benchmark().to_jsonl(),
         "regenerate with `cargo run -p verbench-bundle --bin mini-benchmark`"
     );
+}
+
+/// The converted GSM8K and MMLU datasets have the roots docs/manifest.md documents. Needs the
+/// sources from tools/fetch-benchmarks.sh (tools/setup.sh runs it); fails rather than skips
+/// without them.
+#[test]
+fn converted_benchmarks_have_the_documented_roots() {
+    use verbench_bundle::benchmarks::{self, Subset};
+    let cache = verbench_bundle::benchmark::default_cache_dir();
+    let g = GenerationParams {
+        max_new_tokens: 256,
+        temperature_milli: 0,
+        seed: 0,
+    };
+    let raw = benchmarks::GSM8K.read(&cache).unwrap();
+    let origin = benchmarks::GSM8K.path(&cache);
+    let cases = [
+        (
+            benchmarks::prepare_gsm8k(&raw, &origin, 0, Subset::All, "", g).unwrap(),
+            1319,
+            "8eafb68b37ced93f8c9c34a32491e3883819a8747d2de83dd6b7ca0f57cd48be",
+            "0x81997b66b9809f4e4be753a3ae334bded98833596901032c3aeda242b8adde24",
+        ),
+        (
+            benchmarks::prepare_gsm8k(
+                &raw,
+                &origin,
+                0,
+                Subset::Seeded { seed: 7, size: 200 },
+                "",
+                g,
+            )
+            .unwrap(),
+            200,
+            "bc66d4f9278bfea0fa3a5ea8ebf29183b95961a079cf171ca7be5cf4241bb35c",
+            "0x011757128301641e9e96126b337e362a78f720cb44b94e8c48adfbf06fc4ce32",
+        ),
+    ];
+    let raw = benchmarks::MMLU.read(&cache).unwrap();
+    let origin = benchmarks::MMLU.path(&cache);
+    let mmlu = [
+        (
+            benchmarks::prepare_mmlu(&raw, &origin, Subset::All, "").unwrap(),
+            14042,
+            "5932aea70e7013949e0e35078e9ad9ac42c6d046037348a93d9a20a821dc313c",
+            "0xb3e2f91800bc62120dc40116d3939a8ca7956ba105911f78acb5239dea92b687",
+        ),
+        (
+            benchmarks::prepare_mmlu(&raw, &origin, Subset::PerTopic { seed: 7, n: 20 }, "")
+                .unwrap(),
+            1140,
+            "e68deee41595168d80118a7b9eb5a0c769f288c23841221875097ad8d43562f9",
+            "0x826167b3a67c483aa54143d56116640b2a11d28c47532a0176de90d20081a399",
+        ),
+    ];
+    for (p, items, sha, inputs_root) in cases.into_iter().chain(mmlu) {
+        let name = &p.manifest.name;
+        assert_eq!(p.dataset.items.len(), items, "{name}");
+        assert_eq!(p.manifest.dataset.sha256, sha, "{name}");
+        assert_eq!(p.manifest.dataset.inputs_root, inputs_root, "{name}");
+        p.manifest
+            .verify_dataset(p.dataset.to_jsonl().as_bytes(), std::path::Path::new(name))
+            .unwrap();
+    }
 }

@@ -510,6 +510,7 @@ async fn malformed_bundles_are_named_disputed_and_never_crash_the_bot() {
         task_id: to_hex(&w.task_id.0),
         provider: format!("{provider:#x}"),
         model_hash: to_hex(&[1; 32]),
+        manifest_hash: to_hex(&[0; 32]),
         dataset_root: to_hex(&[2; 32]),
         leaf_count: 4,
         generation: G {

@@ -1,5 +1,7 @@
 //! The judge on SmolLM2-135M: an honest item passes; each kind of tampering is named.
 
+use verbench_bundle::manifest::{Exemplar, PromptFormat};
+use verbench_bundle::scorer::ScorerRef;
 use verbench_bundle::{dataset, leaf, GenerationParams, Header, Item, ToplocParams, FORMAT};
 use verbench_challenger::judge::{self, Expected, InvalidReason, Judgement};
 use verbench_inference::{
@@ -9,18 +11,16 @@ use verbench_toploc::{ProofParams, Thresholds};
 
 const INPUT: &str = "What is the capital of France? Answer with one word.";
 
-fn setup() -> Option<(Validator, ModelTokenizer, Header, Item)> {
+fn setup() -> (Validator, ModelTokenizer, Header, Item) {
     let path = verbench_inference::smollm2_path();
-    if !path.exists() {
-        eprintln!(
-            "skipped: {} missing (tools/fetch-models.sh)",
-            path.display()
-        );
-        return None;
-    }
+    assert!(
+        path.exists(),
+        "{} missing: run tools/fetch-models.sh (this test fails rather than skips without it)",
+        path.display()
+    );
     let q = load(&path, WeightFormat::Quantized, &candle_core::Device::Cpu).unwrap();
     let tok = q.tokenizer.clone();
-    let prompt = judge::prompt_tokens(&tok, INPUT).unwrap();
+    let prompt = judge::prompt_tokens(&tok, &PromptFormat::default(), INPUT).unwrap();
     let params = ProofParams::paper_defaults();
     let record = generate(
         &q.model,
@@ -48,6 +48,7 @@ fn setup() -> Option<(Validator, ModelTokenizer, Header, Item)> {
         task_id: format!("0x{}", "22".repeat(32)),
         provider: format!("0x{}", "33".repeat(20)),
         model_hash: format!("0x{}", hex::encode(record.model_hash.0)),
+        manifest_hash: format!("0x{}", "00".repeat(32)),
         dataset_root: format!("0x{}", "44".repeat(32)),
         leaf_count: 1,
         generation: GenerationParams {
@@ -75,33 +76,62 @@ fn setup() -> Option<(Validator, ModelTokenizer, Header, Item)> {
         leaf_hash: String::new(),
     };
     item.leaf_hash = verbench_merkle::to_hex(&leaf::leaf_of(&header, &item).unwrap().hash());
-    Some((validator, tok, header, item))
+    (validator, tok, header, item)
 }
+
+static DEFAULT_PROMPT: std::sync::LazyLock<PromptFormat> =
+    std::sync::LazyLock::new(PromptFormat::default);
 
 fn expected() -> Expected<'static> {
     Expected {
         input: INPUT,
         answer: Some("Paris"),
+        prompt: &DEFAULT_PROMPT,
+        scorer: ScorerRef::WORD_RUN,
     }
 }
 
 #[test]
 fn honest_item_passes_and_tampering_is_named() {
-    let Some((v, tok, header, item)) = setup() else {
-        return;
+    let (v, tok, header, item) = setup();
+    let j = |h: &Header, i: &Item, e: Expected<'_>| judge::judge(&v, &tok, h, i, e).unwrap();
+    assert_eq!(j(&header, &item, expected()), Judgement::Valid);
+
+    // The manifest's prompt has a few-shot exemplar the provider left out: the prefill proof
+    // covers another prompt.
+    let shots = PromptFormat {
+        few_shot: vec![Exemplar {
+            user: "What is the capital of Italy? Answer with one word.".into(),
+            assistant: "Rome".into(),
+        }],
+        ..PromptFormat::default()
     };
-    let j =
-        |h: &Header, i: &Item, e: Option<Expected<'_>>| judge::judge(&v, &tok, h, i, e).unwrap();
-    assert_eq!(j(&header, &item, Some(expected())), Judgement::Valid);
-    assert_eq!(j(&header, &item, None), Judgement::Valid);
+    let r = j(
+        &header,
+        &item,
+        Expected {
+            prompt: &shots,
+            ..expected()
+        },
+    );
+    assert!(
+        matches!(
+            r,
+            Judgement::Invalid {
+                reason: InvalidReason::Toploc { chunk: 0, .. } | InvalidReason::Token { .. }
+            }
+        ),
+        "{r:?}"
+    );
 
     // Another dataset input at this index.
     let other = Expected {
         input: "What is 2 + 2?",
         answer: Some("4"),
+        ..expected()
     };
     assert!(matches!(
-        j(&header, &item, Some(other)),
+        j(&header, &item, other),
         Judgement::Invalid {
             reason: InvalidReason::InputMismatch { index: 0 }
         }
@@ -117,17 +147,31 @@ fn honest_item_passes_and_tampering_is_named() {
     }
     .to_string();
     assert!(matches!(
-        j(&header, &bad, Some(expected())),
+        j(&header, &bad, expected()),
         Judgement::Invalid {
             reason: InvalidReason::ScoreMismatch { .. }
         }
     ));
+    // The same output under another answer key: the committed score is not what it earns.
+    let other_key = Expected {
+        answer: Some("Lyon"),
+        ..expected()
+    };
+    let claimed: u128 = item.score_wad.parse().unwrap();
+    if claimed == verbench_bundle::WAD {
+        assert!(matches!(
+            j(&header, &item, other_key),
+            Judgement::Invalid {
+                reason: InvalidReason::ScoreMismatch { .. }
+            }
+        ));
+    }
 
     // Another model.
     let mut h = header.clone();
     h.model_hash = format!("0x{}", "55".repeat(32));
     assert!(matches!(
-        j(&h, &item, None),
+        j(&h, &item, expected()),
         Judgement::Invalid {
             reason: InvalidReason::WrongModel { .. }
         }
@@ -138,7 +182,7 @@ fn honest_item_passes_and_tampering_is_named() {
     let last = bad.output_tokens.len() - 1;
     let pos = if last > 0 { 0 } else { last };
     bad.output_tokens[pos] = bad.output_tokens[pos].wrapping_add(17) % 40_000;
-    let r = j(&header, &bad, None);
+    let r = j(&header, &bad, expected());
     assert!(
         matches!(
             r,
@@ -155,7 +199,7 @@ fn honest_item_passes_and_tampering_is_named() {
     let mut bad = item.clone();
     bad.proofs[0] = "%%%".into();
     assert!(matches!(
-        j(&header, &bad, None),
+        j(&header, &bad, expected()),
         Judgement::Invalid {
             reason: InvalidReason::Malformed(_)
         }
@@ -163,7 +207,7 @@ fn honest_item_passes_and_tampering_is_named() {
     let mut bad = item.clone();
     bad.proofs.pop();
     assert!(matches!(
-        j(&header, &bad, None),
+        j(&header, &bad, expected()),
         Judgement::Invalid {
             reason: InvalidReason::Malformed(_)
         }

@@ -16,8 +16,8 @@ struct Scenario {
     net: Devnet,
     dir: tempfile::TempDir,
     model: LoadedModel,
-    dataset: verbench_bundle::dataset::Dataset,
     dataset_path: std::path::PathBuf,
+    bench: verbench_bundle::benchmark::Benchmark,
     task: verbench_provider::task::TaskInfo,
 }
 
@@ -49,21 +49,22 @@ async fn scenario_over(
     dataset: verbench_bundle::dataset::Dataset,
     dataset_path: std::path::PathBuf,
 ) -> Scenario {
+    let bench = verbench_bundle::benchmark::Benchmark::legacy(dataset);
     let model = verbench_demo::smollm2().unwrap();
     let net = Devnet::start().await.unwrap();
     net.register_operators(&role::OPERATORS, ether(10))
         .await
         .unwrap();
     let task = net
-        .register_task(&dataset, B256::from(model.model.hash().0), 32, WINDOW)
+        .register_task(&bench, B256::from(model.model.hash().0), 32, WINDOW)
         .await
         .unwrap();
     Scenario {
         net,
         dir,
         model,
-        dataset,
         dataset_path,
+        bench,
         task,
     }
 }
@@ -155,7 +156,7 @@ async fn honest_provider_finalizes_and_gets_its_bond_back() {
         .provide(
             role::HONEST,
             &s.task,
-            &s.dataset,
+            &s.bench,
             &s.model,
             None,
             s.path(),
@@ -194,7 +195,7 @@ async fn model_swap_is_disputed_resolved_and_slashed() {
         .provide(
             role::CHEAT,
             &s.task,
-            &s.dataset,
+            &s.bench,
             &s.model,
             Some(Cheat::ModelSwapQ4_0),
             s.path(),
@@ -238,7 +239,7 @@ async fn inflated_score_claim_is_proven_without_a_vote_and_slashed() {
         .provide(
             role::CHEAT,
             &s.task,
-            &s.dataset,
+            &s.bench,
             &s.model,
             Some(Cheat::InflateScore),
             s.path(),
@@ -279,7 +280,7 @@ async fn prompt_tampering_on_a_fraction_is_caught_by_sampling() {
         .provide(
             role::CHEAT,
             &s.task,
-            &s.dataset,
+            &s.bench,
             &s.model,
             Some(cheat),
             s.path(),
@@ -318,7 +319,7 @@ async fn withheld_bundle_forces_a_reveal_and_slashes_the_silent_provider() {
         .provide(
             role::CHEAT,
             &s.task,
-            &s.dataset,
+            &s.bench,
             &s.model,
             None,
             s.path(),
@@ -350,7 +351,7 @@ async fn false_challenge_is_answered_by_a_reveal_and_loses_its_bond() {
         .provide(
             role::HONEST,
             &s.task,
-            &s.dataset,
+            &s.bench,
             &s.model,
             None,
             s.path(),

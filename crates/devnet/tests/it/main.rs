@@ -355,16 +355,17 @@ async fn model_swap(core: CoreParams, leave_before_dispute: bool) -> Run {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let (dataset, dataset_path) = small_dataset(dir.path(), 3).unwrap();
+    let bench = verbench_bundle::benchmark::Benchmark::legacy(dataset.clone());
     let model = verbench_demo::smollm2().unwrap();
     let task = net
-        .register_task(&dataset, B256::from(model.model.hash().0), 32, WINDOW)
+        .register_task(&bench, B256::from(model.model.hash().0), 32, WINDOW)
         .await
         .unwrap();
     let c = net
         .provide(
             role::CHEAT,
             &task,
-            &dataset,
+            &bench,
             &model,
             Some(Cheat::ModelSwapQ4_0),
             dir.path(),
