@@ -54,7 +54,7 @@ pub struct Header {
 }
 
 /// One item: a dataset input, its output, its score and its proofs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Item {
     /// Position in the dataset and in the tree, 0-based.
@@ -67,6 +67,10 @@ pub struct Item {
     pub output_tokens: Vec<u32>,
     /// The decoded output (informational; the tokens are what is committed).
     pub output_text: String,
+    /// Multiple choice only: the logits of the choice tokens (`A`..`D`) at the position after the
+    /// prompt, as the provider computed them; bound by the leaf's output hash. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choice_logits: Vec<f32>,
     /// Score in WAD fixed point (decimal string): 1e18 is a fully correct answer, at most 1e18.
     pub score_wad: String,
     /// Sum of the scores of items `0..=index` in WAD (decimal string): the leaf's running sum.
@@ -92,7 +96,7 @@ pub struct Trailer {
 }
 
 /// One line of the file, tagged by `kind`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Line {
     /// The first line.

@@ -100,9 +100,15 @@ impl LeafV2 {
     }
 }
 
-/// `keccak256` of the output token ids, each as a 4-byte big-endian integer, concatenated.
-pub fn output_hash(tokens: &[u32]) -> Hash {
-    let bytes: Vec<u8> = tokens.iter().flat_map(|t| t.to_be_bytes()).collect();
+/// `keccak256` of the output token ids, each as a 4-byte big-endian integer, concatenated, then
+/// the multiple-choice logits (none outside multiple choice), each as the 4-byte big-endian bit
+/// pattern of its IEEE-754 f32.
+pub fn output_hash(tokens: &[u32], choice_logits: &[f32]) -> Hash {
+    let bytes: Vec<u8> = tokens
+        .iter()
+        .flat_map(|t| t.to_be_bytes())
+        .chain(choice_logits.iter().flat_map(|l| l.to_bits().to_be_bytes()))
+        .collect();
     keccak256(&bytes)
 }
 
@@ -164,7 +170,7 @@ pub fn leaf_of(header: &Header, item: &Item) -> Result<LeafV2, String> {
         index: item.index,
         leaf_count: header.leaf_count,
         input_hash,
-        output_hash: output_hash(&item.output_tokens),
+        output_hash: output_hash(&item.output_tokens, &item.choice_logits),
         toploc_hash,
         score,
         score_sum,

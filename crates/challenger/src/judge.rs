@@ -23,7 +23,11 @@
 //! `seed`, temperature `temperature_milli / 1000` and `top_p = 1.0` (the task fixes no nucleus).
 
 use verbench_bundle::{
-    benchmark::Benchmark, leaf, manifest::PromptFormat, scorer::ScorerRef, Header, Item,
+    benchmark::Benchmark,
+    leaf,
+    manifest::PromptFormat,
+    scorer::{ScorerId, ScorerRef},
+    Header, Item,
 };
 use verbench_inference::{ModelHash, ModelTokenizer, Record, Rejection, Sampling, Validator};
 use verbench_toploc::ProofParams;
@@ -357,7 +361,23 @@ pub fn judge(
         validator.thresholds(),
         validator.token_margin(),
     );
-    let outcome = match v.validate(&record) {
+    let validated = if expected.scorer.id == ScorerId::MmluLetter {
+        // Multiple choice: the claimed letter against the recomputed logits of the four letters
+        // only (restricted log-likelihood), never the unrestricted argmax.
+        let one = |l: &str| {
+            tokenizer
+                .single_token(l)
+                .map_err(|e| JudgeError::Tokenizer(e.to_string()))
+        };
+        let letters = [one("A")?, one("B")?, one("C")?, one("D")?];
+        if output.len() != 1 || !letters.contains(&output[0]) {
+            return malformed("a multiple-choice output is exactly one of the letters A-D");
+        }
+        v.validate_choice(&record, &letters).map(|(o, _)| o)
+    } else {
+        v.validate(&record)
+    };
+    let outcome = match validated {
         Ok(o) => o,
         Err(verbench_inference::Error::ContextOverflow { len, max }) => {
             return malformed(format!("prompt + output = {len} tokens > context {max}"))

@@ -37,6 +37,8 @@ pub mod role {
     pub const CHALLENGER: usize = 3;
     /// Operators.
     pub const OPERATORS: [usize; 3] = [4, 5, 6];
+    /// A second cheating provider (scenarios with two cheats).
+    pub const SECOND_CHEAT: usize = 7;
 }
 
 /// The token-check margin calibrated on SmolLM2-135M's honest runs of the CI subset
@@ -255,6 +257,11 @@ impl Devnet {
             sample_rate: 1.0,
             seed: 1,
             model: Some(model.to_path_buf()),
+            // A prepared benchmark's manifest sits beside its dataset (`<name>.manifest.json`).
+            manifests: Some(dataset.with_extension("manifest.json"))
+                .filter(|m| m.exists())
+                .into_iter()
+                .collect(),
             datasets: vec![dataset.to_path_buf()],
             poll_interval_ms: 200,
             // SmolLM2-135M's calibrated token margin (docs/detection.md).
@@ -329,6 +336,43 @@ impl OperatorSet {
         }
         Ok(resolved)
     }
+}
+
+/// The first `n` items of a registry benchmark (GSM8K with `max_new_tokens`, or MMLU), prepared
+/// into `dir` from the sources `tools/fetch-benchmarks.sh` fetched: the benchmark, and the paths
+/// of its dataset and manifest (`<name>.jsonl`, `<name>.manifest.json`).
+pub fn prepared(
+    dir: &Path,
+    mmlu: bool,
+    n: u32,
+    max_new_tokens: u32,
+) -> anyhow::Result<(Benchmark, PathBuf, PathBuf)> {
+    use verbench_bundle::benchmarks::{self, Subset};
+    let cache = verbench_bundle::benchmark::default_cache_dir();
+    let mut p = if mmlu {
+        let raw = benchmarks::MMLU.read(&cache)?;
+        benchmarks::prepare_mmlu(&raw, &benchmarks::MMLU.path(&cache), Subset::First(n), "")?
+    } else {
+        let raw = benchmarks::GSM8K.read(&cache)?;
+        benchmarks::prepare_gsm8k(
+            &raw,
+            &benchmarks::GSM8K.path(&cache),
+            0,
+            Subset::First(n),
+            "",
+            verbench_bundle::GenerationParams {
+                max_new_tokens,
+                temperature_milli: 0,
+                seed: 0,
+            },
+        )?
+    };
+    let (data, manifest) = p.write(dir, None)?;
+    Ok((
+        Benchmark::from_manifest(p.manifest, p.dataset),
+        data,
+        manifest,
+    ))
 }
 
 /// SmolLM2-135M-Instruct Q4_1 from the cache `tools/fetch-models.sh` fills, quantized, on the

@@ -134,6 +134,87 @@ pub fn generate(model: &Llama, prompt: &[u32], opts: &GenerateOptions) -> Result
     })
 }
 
+/// One token chosen among `candidates` (the one with the largest logit at the last prompt
+/// position; the first on a tie), with TOPLOC proofs as [`generate`] builds them (prefill, then
+/// one decode chunk of one row): multiple choice by restricted log-likelihood. Returns the record
+/// (greedy, one output token) and the candidates' logits, in `candidates` order.
+pub fn choose_among(
+    model: &Llama,
+    prompt: &[u32],
+    candidates: &[u32],
+    params: ProofParams,
+) -> Result<(Record, Vec<f32>)> {
+    if prompt.is_empty() {
+        return Err(Error::EmptyPrompt);
+    }
+    if candidates.is_empty() {
+        return Err(Error::InvalidParams("no candidate tokens".into()));
+    }
+    let max = model.config().context_length;
+    if prompt.len() + 1 > max {
+        return Err(Error::ContextOverflow {
+            len: prompt.len() + 1,
+            max,
+        });
+    }
+    let hidden_size = model.config().hidden_size;
+    let mut cache = crate::model::KvCache::new(KvCacheMode::Full);
+    let mut builder = ProofBuilder::new(params);
+    let mut proofs = Vec::new();
+    let h = model.forward(prompt, &mut cache)?;
+    proofs.push(builder.prefill(&Activations::f32(
+        &rows_f32(&h)?,
+        prompt.len(),
+        hidden_size,
+    )?)?);
+    let logits = rows_f32(&model.logits(&h.narrow(0, prompt.len() - 1, 1)?)?)?;
+    let picked = candidate_logits(&logits, candidates)?;
+    let best = argmax_first(&picked);
+    let choice = candidates[best];
+    let h = model.forward(&[choice], &mut cache)?;
+    proofs.extend(builder.push_row_f32(&rows_f32(&h)?)?);
+    proofs.extend(builder.finish()?);
+    let record = Record {
+        model_hash: model.hash(),
+        weight_format: model.format(),
+        sampling: Sampling::Greedy,
+        topk: params.topk(),
+        decode_batching_size: params.decode_batching_size(),
+        prompt: prompt.to_vec(),
+        output: vec![choice],
+        proofs: proofs.iter().map(|p| p.to_base64()).collect(),
+    };
+    Ok((record, picked))
+}
+
+/// The logits of `candidates` from the row of logits that chooses output position `position`.
+pub(crate) fn candidate_logits(logits: &[f32], candidates: &[u32]) -> Result<Vec<f32>> {
+    candidates
+        .iter()
+        .map(|&t| {
+            logits
+                .get(t as usize)
+                .copied()
+                .ok_or(Error::TokenOutOfRange {
+                    position: 0,
+                    token: t,
+                    vocab: logits.len(),
+                })
+        })
+        .collect()
+}
+
+/// Index of the largest value, the first on a tie.
+pub(crate) fn argmax_first(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
+
 /// Proofs built by ONE prefill of `model` over `prompt + output`: what a cheat who obtained the
 /// tokens elsewhere publishes to look honest (and what a validator recomputes).
 pub fn prove_by_prefill(

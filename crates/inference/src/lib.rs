@@ -11,7 +11,7 @@ mod tokenizer;
 mod validate;
 
 pub use error::{Error, Result};
-pub use generate::{generate, prove_by_prefill, GenerateOptions, Record};
+pub use generate::{choose_among, generate, prove_by_prefill, GenerateOptions, Record};
 pub use hash::ModelHash;
 pub use model::{Config, DerivedWeight, KvCache, KvCacheMode, Llama, WeightFormat};
 pub use sampling::Sampling;

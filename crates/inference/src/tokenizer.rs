@@ -259,6 +259,18 @@ impl ModelTokenizer {
         self.encode(&self.chat_prompt_with_shots(system, shots, user)?)
     }
 
+    /// The id of `text` when it is exactly one token (the multiple-choice letters), else
+    /// [`Error::InvalidParams`].
+    pub fn single_token(&self, text: &str) -> Result<u32> {
+        match self.encode(text)?.as_slice() {
+            [t] => Ok(*t),
+            other => Err(Error::InvalidParams(format!(
+                "{text:?} is {} tokens, not one",
+                other.len()
+            ))),
+        }
+    }
+
     /// The underlying `tokenizers` tokenizer.
     pub fn inner(&self) -> &Tokenizer {
         &self.inner

@@ -249,6 +249,47 @@ impl Validator {
             .judge(&self.thresholds, self.token_margin))
     }
 
+    /// Validates a multiple-choice record (one output token chosen among `candidates`, as
+    /// [`crate::choose_among`] makes it) by one forward pass: the TOPLOC proofs as for any
+    /// record, and the choice by restricted log-likelihood: its gap is the largest recomputed
+    /// candidate logit minus the claimed candidate's, judged against the margin. Returns the
+    /// outcome and the recomputed candidate logits. A claimed token that is not a candidate is
+    /// [`Error::InvalidParams`].
+    pub fn validate_choice(
+        &self,
+        record: &Record,
+        candidates: &[u32],
+    ) -> Result<(Outcome, Vec<f32>)> {
+        self.precheck(record)?;
+        let claimed = match record.output.as_slice() {
+            [t] => candidates.iter().position(|c| c == t).ok_or_else(|| {
+                Error::InvalidParams(format!("output token {t} is not one of the candidates"))
+            })?,
+            other => {
+                return Err(Error::InvalidParams(format!(
+                    "a choice has one output token, not {}",
+                    other.len()
+                )))
+            }
+        };
+        let seq: Vec<u32> = record
+            .prompt
+            .iter()
+            .chain(&record.output)
+            .copied()
+            .collect();
+        let h = self
+            .model
+            .forward(&seq, &mut crate::model::KvCache::default())?;
+        let mut evidence = self.evidence(record, &h)?;
+        let n = record.prompt.len();
+        let row = rows_f32(&self.model.logits(&h.narrow(0, n - 1, 1)?)?)?;
+        let picked = crate::generate::candidate_logits(&row, candidates)?;
+        let best = picked.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        evidence.gaps = vec![best - picked[claimed]];
+        Ok((evidence.judge(&self.thresholds, self.token_margin), picked))
+    }
+
     fn evidence(&self, r: &Record, h: &Tensor) -> Result<Evidence> {
         let n = r.prompt.len();
         let m = r.output.len();

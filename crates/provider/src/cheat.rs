@@ -25,6 +25,11 @@ pub enum Cheat {
     /// Generates and scores every item honestly, then commits a claimed score of 100% whatever
     /// the leaves say (the score-inflation exploit; caught by `proveScoreFault`).
     InflateScore,
+    /// Multiple choice: claims the answer key's letter on every item instead of the model's
+    /// choice, with proofs from one honest prefill over the prompt and that letter (caught by
+    /// the restricted token check wherever the model preferred another letter by more than the
+    /// margin).
+    AnswerKey,
 }
 
 impl std::str::FromStr for Cheat {
@@ -34,6 +39,7 @@ impl std::str::FromStr for Cheat {
         match s.split_once(':') {
             None if s == "model-swap" => Ok(Self::ModelSwapQ4_0),
             None if s == "inflate-score" => Ok(Self::InflateScore),
+            None if s == "answer-key" => Ok(Self::AnswerKey),
             Some(("system-prompt", every)) => {
                 let every: u64 = every
                     .parse()
@@ -47,7 +53,7 @@ impl std::str::FromStr for Cheat {
                 })
             }
             _ => Err(format!(
-                "unknown cheat {s:?} (model-swap | system-prompt:<every> | inflate-score)"
+                "unknown cheat {s:?} (model-swap | system-prompt:<every> | inflate-score | answer-key)"
             )),
         }
     }
@@ -73,7 +79,9 @@ impl Cheat {
                     )?))
                 })
             }
-            Self::SystemPrompt { .. } | Self::InflateScore => Ok(committed.clone()),
+            Self::SystemPrompt { .. } | Self::InflateScore | Self::AnswerKey => {
+                Ok(committed.clone())
+            }
         }
     }
 
@@ -104,7 +112,7 @@ impl Cheat {
                     ..cheap
                 })
             }
-            Self::SystemPrompt { .. } | Self::InflateScore => {
+            Self::SystemPrompt { .. } | Self::InflateScore | Self::AnswerKey => {
                 generate(committed, claimed_prompt, opts)
             }
         }

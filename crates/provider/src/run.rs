@@ -4,10 +4,13 @@ use crate::cheat::Cheat;
 use crate::{Error, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::Path;
+use verbench_bundle::scorer::ScorerId;
 use verbench_bundle::{
     benchmark::Benchmark, leaf::input_hash, BundleWriter, Finished, Header, Item,
 };
-use verbench_inference::{generate, GenerateOptions, KvCacheMode, LoadedModel, Sampling};
+use verbench_inference::{
+    choose_among, generate, prove_by_prefill, GenerateOptions, KvCacheMode, LoadedModel, Sampling,
+};
 use verbench_merkle::to_hex;
 
 /// Checks that `benchmark` is the one the header's task fixes (manifest hash, dataset root and
@@ -87,6 +90,12 @@ pub fn generate_bundle(
         None => model.model.clone(),
     };
     let params = verbench_toploc_params(header)?;
+    // Multiple choice: the four letter tokens, each exactly one token of the model's vocabulary.
+    let letters = if benchmark.scorer.id == ScorerId::MmluLetter {
+        Some(choice_tokens(&model.tokenizer)?)
+    } else {
+        None
+    };
     for index in start..header.leaf_count {
         let entry = &dataset.items[index as usize];
         let item_err = |source| Error::Item { index, source };
@@ -101,18 +110,36 @@ pub fn generate_bundle(
             kv_cache: KvCacheMode::Full,
             proofs: Some(params),
         };
-        let record = match &opts.cheat {
-            Some(cheat) => cheat.record(
-                index,
-                &model.model,
-                &generator,
-                &model.tokenizer,
-                (&entry.input, &prompt),
-                &gen_opts,
-            ),
-            None => generate(&model.model, &prompt, &gen_opts),
-        }
-        .map_err(item_err)?;
+        let mut choice_logits = Vec::new();
+        let record = match (&letters, &opts.cheat) {
+            (Some(letters), cheat) => {
+                let (mut record, logits) =
+                    choose_among(&generator, &prompt, letters, params).map_err(item_err)?;
+                choice_logits = logits;
+                if let Some(Cheat::AnswerKey) = cheat {
+                    // Claim the reference letter, proven by one honest prefill.
+                    let pos = ["A", "B", "C", "D"]
+                        .iter()
+                        .position(|l| Some(*l) == entry.answer.as_deref())
+                        .unwrap_or(0);
+                    record.output = vec![letters[pos]];
+                    record.proofs = prove_by_prefill(&model.model, &prompt, &record.output, params)
+                        .map_err(item_err)?;
+                }
+                record
+            }
+            (None, Some(cheat)) => cheat
+                .record(
+                    index,
+                    &model.model,
+                    &generator,
+                    &model.tokenizer,
+                    (&entry.input, &prompt),
+                    &gen_opts,
+                )
+                .map_err(item_err)?,
+            (None, None) => generate(&model.model, &prompt, &gen_opts).map_err(item_err)?,
+        };
         let output_text = model.tokenizer.decode(&record.output).map_err(item_err)?;
         let item = Item {
             index,
@@ -124,6 +151,7 @@ pub fn generate_bundle(
                 .score(entry.answer.as_deref(), &output_text)
                 .to_string(),
             output_text,
+            choice_logits,
             score_sum_wad: String::new(),
             proofs: record.proofs,
             leaf_hash: String::new(),
@@ -133,6 +161,12 @@ pub fn generate_bundle(
     }
     bar.finish_and_clear();
     Ok(writer.finish()?)
+}
+
+/// The token ids of the choice letters `A`..`D` (multiple choice); each must be one token.
+pub fn choice_tokens(tokenizer: &verbench_inference::ModelTokenizer) -> Result<[u32; 4]> {
+    let one = |l: &str| tokenizer.single_token(l).map_err(Error::Inference);
+    Ok([one("A")?, one("B")?, one("C")?, one("D")?])
 }
 
 fn verbench_toploc_params(header: &Header) -> Result<verbench_toploc::ProofParams> {

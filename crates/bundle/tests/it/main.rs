@@ -45,6 +45,7 @@ fn item(index: u64) -> Item {
         } else {
             "0".into()
         },
+        choice_logits: Vec::new(),
         score_sum_wad: String::new(),
         proofs: vec![proof.clone(), proof],
         leaf_hash: String::new(),

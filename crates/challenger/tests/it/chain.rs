@@ -535,6 +535,7 @@ async fn malformed_bundles_are_named_disputed_and_never_crash_the_bot() {
                 output_tokens: vec![1, 2, 3],
                 output_text: "a b c".into(),
                 score_wad: "0".into(),
+                choice_logits: Vec::new(),
                 score_sum_wad: String::new(),
                 proofs: vec![base64::engine::general_purpose::STANDARD.encode([0u8; 258])],
                 leaf_hash: String::new(),

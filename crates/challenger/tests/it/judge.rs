@@ -71,6 +71,7 @@ fn setup() -> (Validator, ModelTokenizer, Header, Item) {
         output_text: text.clone(),
         score_wad: score.clone(),
         // Item 0: its running sum is its own score.
+        choice_logits: Vec::new(),
         score_sum_wad: score,
         proofs: record.proofs.clone(),
         leaf_hash: String::new(),

@@ -49,7 +49,26 @@ async fn scenario_over(
     dataset: verbench_bundle::dataset::Dataset,
     dataset_path: std::path::PathBuf,
 ) -> Scenario {
-    let bench = verbench_bundle::benchmark::Benchmark::legacy(dataset);
+    scenario_with(
+        dir,
+        verbench_bundle::benchmark::Benchmark::legacy(dataset),
+        dataset_path,
+    )
+    .await
+}
+
+/// A scenario over the first `n` items of MMLU or GSM8K (32 new tokens), with their manifest.
+async fn registry_scenario(mmlu: bool, n: u32) -> Scenario {
+    let dir = tempfile::tempdir().unwrap();
+    let (bench, data, _) = verbench_demo::prepared(dir.path(), mmlu, n, 32).unwrap();
+    scenario_with(dir, bench, data).await
+}
+
+async fn scenario_with(
+    dir: tempfile::TempDir,
+    bench: verbench_bundle::benchmark::Benchmark,
+    dataset_path: std::path::PathBuf,
+) -> Scenario {
     let model = verbench_demo::smollm2().unwrap();
     let net = Devnet::start().await.unwrap();
     net.register_operators(&role::OPERATORS, ether(10))
@@ -264,6 +283,132 @@ async fn inflated_score_claim_is_proven_without_a_vote_and_slashed() {
     assert_eq!(s.status(&c.commitment_id).await, CommitmentStatus::Rejected);
     // No challenger bond was posted: the gain is the share of the provider bond alone.
     s.assert_cheat_slashed(before, U256::ZERO).await;
+}
+
+/// Scenario 2c: MMLU by restricted log-likelihood. An honest provider's letters are the model's
+/// choices among A-D: its commitment is checked (every score, and each leaf recomputed by one
+/// prefill) and finalizes. A provider that claims the answer key's letter, proven by one honest
+/// prefill, is caught by the restricted token check and slashed; one that scores the model's own
+/// letters against another answer key is caught by rescoring and slashed.
+#[tokio::test(flavor = "multi_thread")]
+async fn mmlu_answer_key_letters_and_another_key_are_disputed_honest_letters_finalize() {
+    let s = registry_scenario(true, 4).await;
+    let honest = s
+        .net
+        .provide(
+            role::HONEST,
+            &s.task,
+            &s.bench,
+            &s.model,
+            None,
+            s.path(),
+            true,
+        )
+        .await
+        .unwrap();
+    let cheat = s
+        .net
+        .provide(
+            role::CHEAT,
+            &s.task,
+            &s.bench,
+            &s.model,
+            Some(Cheat::AnswerKey),
+            s.path(),
+            true,
+        )
+        .await
+        .unwrap();
+    let mut challenger = s.challenger(1.0, 1).await;
+    let report = challenger.run_once().await.unwrap();
+    // The cheat claims 100% (every letter right); the model does not get all four.
+    assert_eq!(cheat.claimed_score_wad, "1000000000000000000");
+    assert_ne!(honest.claimed_score_wad, cheat.claimed_score_wad);
+    assert_eq!(report.disputes_opened, 1, "{report:?}");
+    assert!(report.faults[0].1.contains("token"), "{:?}", report.faults);
+    let mut ops = s.operators().await;
+    assert_eq!(ops.round().await.unwrap(), 1);
+    assert_eq!(
+        s.status(&cheat.commitment_id).await,
+        CommitmentStatus::Rejected
+    );
+
+    // A third provider runs honestly but scores against another answer key: the model's own
+    // letters (read back from the honest bundle), so it claims 100%. Rescoring every leaf against
+    // the manifest's key finds the first leaf whose committed score is not what its letter earns.
+    let honest_bundle = s.path().join(format!("work-{}.jsonl", role::HONEST));
+    let mut reader = verbench_bundle::BundleReader::open(&honest_bundle).unwrap();
+    let mut other_key = s.bench.clone();
+    let mut wrong = 0;
+    while let Some((item, _)) = reader.next_item().unwrap() {
+        let d = &mut other_key.dataset.items[item.index as usize];
+        if d.answer.as_deref() != Some(item.output_text.as_str()) {
+            wrong += 1;
+        }
+        d.answer = Some(item.output_text.clone());
+    }
+    assert!(
+        wrong > 0,
+        "the model chose every reference letter: no other key to test"
+    );
+    let keyed = s
+        .net
+        .provide(
+            role::SECOND_CHEAT,
+            &s.task,
+            &other_key,
+            &s.model,
+            None,
+            s.path(),
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(keyed.claimed_score_wad, "1000000000000000000");
+    let report = challenger.run_once().await.unwrap();
+    assert_eq!(report.disputes_opened, 1, "{report:?}");
+    assert!(report.faults[0].1.contains("score"), "{:?}", report.faults);
+    assert_eq!(ops.round().await.unwrap(), 1);
+    assert_eq!(
+        s.status(&keyed.commitment_id).await,
+        CommitmentStatus::Rejected
+    );
+
+    s.net.advance(u64::from(WINDOW) + 1).await.unwrap();
+    assert_eq!(s.watcher(role::HONEST).pass().await.unwrap().finalized, 1);
+    assert_eq!(
+        s.status(&honest.commitment_id).await,
+        CommitmentStatus::Finalized
+    );
+}
+
+/// Scenario 2d: GSM8K (first 4 test items, 0-shot, 32 new tokens) through its manifest: the
+/// challenger rescores and recomputes every leaf and finds nothing; the commitment finalizes.
+#[tokio::test(flavor = "multi_thread")]
+async fn gsm8k_honest_commitment_finalizes() {
+    let s = registry_scenario(false, 4).await;
+    let c = s
+        .net
+        .provide(
+            role::HONEST,
+            &s.task,
+            &s.bench,
+            &s.model,
+            None,
+            s.path(),
+            true,
+        )
+        .await
+        .unwrap();
+    let report = s.challenger(1.0, 1).await.run_once().await.unwrap();
+    assert_eq!(report.leaves_checked, 4, "{report:?}");
+    assert_eq!(report.disputes_opened, 0, "{report:?}");
+    s.net.advance(u64::from(WINDOW) + 1).await.unwrap();
+    assert_eq!(s.watcher(role::HONEST).pass().await.unwrap().finalized, 1);
+    assert_eq!(
+        s.status(&c.commitment_id).await,
+        CommitmentStatus::Finalized
+    );
 }
 
 /// Scenario 3: prompt tampering on a fraction of items (every 4th item generated under another
