@@ -4,6 +4,7 @@
 pub mod cheat;
 pub mod commit;
 mod error;
+pub mod export;
 pub mod run;
 pub mod task;
 pub mod watch;

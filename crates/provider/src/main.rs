@@ -79,6 +79,42 @@ enum Command {
     /// Convert a registry benchmark (GSM8K, MMLU) into a dataset file and its manifest; needs no
     /// chain (the sources come from tools/fetch-benchmarks.sh).
     Prepare(PrepareArgs),
+    /// Run the model over a manifest's items into a bundle with no chain and no task (resumable;
+    /// for measurements: the bundle's header names no task and cannot be committed).
+    Evaluate(EvaluateArgs),
+    /// Write a bundle as lm-evaluation-harness per-sample JSONL plus a results JSON.
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+struct EvaluateArgs {
+    #[command(flatten)]
+    benchmark: BenchmarkArgs,
+    /// Model weights (default: the cached SmolLM2-135M).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// The bundle to create or resume.
+    #[arg(long)]
+    out: PathBuf,
+    /// Hold the weights dequantized to f32 (the same model, faster prefill: what validators
+    /// use; honest arithmetic noise that TOPLOC tolerates). Default: quantized, as `run`.
+    #[arg(long)]
+    dense: bool,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    benchmark: BenchmarkArgs,
+    /// Model whose tokenizer renders the prompts (default: the cached SmolLM2-135M).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// The bundle.
+    #[arg(long)]
+    bundle: PathBuf,
+    /// Where samples_<name>.jsonl and results_<name>.json go.
+    #[arg(long, default_value = "export")]
+    out_dir: PathBuf,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -296,6 +332,89 @@ fn print(json: bool, value: &impl serde::Serialize, text: String) -> anyhow::Res
     Ok(())
 }
 
+async fn evaluate(a: &EvaluateArgs, json: bool) -> anyhow::Result<()> {
+    let bench = load_benchmark(&a.benchmark).await?;
+    let m = bench
+        .manifest
+        .as_ref()
+        .context("evaluate needs a manifest (--manifest)")?;
+    let path = model_path(&a.model);
+    eprintln!("loading {}", path.display());
+    let format = if a.dense {
+        WeightFormat::DenseF32
+    } else {
+        WeightFormat::Quantized
+    };
+    let model = load(&path, format, &verbench_inference::device())?;
+    let zero = verbench_merkle::to_hex(&[0; 32]);
+    let header = verbench_bundle::Header {
+        format: verbench_bundle::FORMAT.into(),
+        chain_id: 0,
+        game: format!("{:#x}", Address::ZERO),
+        task_id: zero,
+        provider: format!("{:#x}", Address::ZERO),
+        model_hash: model.model.hash().to_hex(),
+        manifest_hash: verbench_merkle::to_hex(&m.hash()),
+        dataset_root: verbench_merkle::to_hex(&bench.dataset.root()?),
+        leaf_count: bench.dataset.items.len() as u64,
+        generation: m.generation,
+        toploc: verbench_bundle::ToplocParams {
+            topk: 128,
+            decode_batching_size: 32,
+        },
+    };
+    if let Some(dir) = a.out.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let opts = run::RunOptions {
+        sampling: verbench_inference::Sampling::from_task(
+            m.generation.temperature_milli,
+            m.generation.seed,
+        ),
+        progress: !json,
+        cheat: None,
+    };
+    let started = std::time::Instant::now();
+    let before = if a.out.exists() {
+        verbench_bundle::BundleReader::open(&a.out)
+            .map(|mut r| {
+                let mut n = 0u64;
+                while let Ok(Some(_)) = r.next_item() {
+                    n += 1;
+                }
+                n
+            })
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let finished = tokio::task::block_in_place(|| {
+        run::generate_bundle(&header, &bench, &model, &a.out, &opts)
+    })?;
+    let secs = started.elapsed().as_secs_f64();
+    let new_items = header.leaf_count.saturating_sub(before);
+    let out = serde_json::json!({
+        "bundle": finished.path,
+        "items": header.leaf_count,
+        "items_this_run": new_items,
+        "seconds_this_run": secs,
+        "mean": finished.score.mean_wad as f64 / 1e18,
+        "stderr": finished.score.stderr_wad as f64 / 1e18,
+    });
+    print(
+        json,
+        &out,
+        format!(
+            "{}: {} items, score {} ({} items in this run, {:.2} s per item)",
+            finished.path.display(),
+            header.leaf_count,
+            finished.score.display(),
+            new_items,
+            secs / new_items.max(1) as f64
+        ),
+    )
+}
+
 fn prepare(a: &PrepareArgs, json: bool) -> anyhow::Result<()> {
     use verbench_bundle::benchmarks::{self, Subset};
     let subset = match (a.first, a.size, a.per_topic) {
@@ -380,8 +499,28 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    if let Command::Prepare(a) = &cli.command {
-        return prepare(a, cli.json);
+    match &cli.command {
+        Command::Prepare(a) => return prepare(a, cli.json),
+        Command::Evaluate(a) => return evaluate(a, cli.json).await,
+        Command::Export(a) => {
+            let bench = load_benchmark(&a.benchmark).await?;
+            let tokenizer =
+                verbench_inference::ModelTokenizer::from_gguf_or_dir(model_path(&a.model))?;
+            let e = verbench_provider::export::export(&a.bundle, &bench, &tokenizer, &a.out_dir)?;
+            return print(
+                cli.json,
+                &e,
+                format!(
+                    "{} samples: {:.4} ± {:.4}\n  {}\n  {}",
+                    e.n,
+                    e.mean,
+                    e.stderr,
+                    e.samples.display(),
+                    e.results.display()
+                ),
+            );
+        }
+        _ => {}
     }
     let chain = connect(&cli.chain).await?;
     let game = IDisputeGame::new(chain.deployment.dispute_game, &chain.provider);
@@ -581,7 +720,7 @@ async fn main() -> anyhow::Result<()> {
             print(cli.json, &c, text)?;
         }
         // Handled before connecting.
-        Command::Prepare(_) => {}
+        Command::Prepare(_) | Command::Evaluate(_) | Command::Export(_) => {}
         Command::Watch(a) => {
             let watcher = Watcher {
                 provider: chain.provider.clone(),
