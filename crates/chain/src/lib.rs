@@ -6,6 +6,7 @@ pub mod deploy;
 pub mod eigen;
 pub mod keys;
 pub mod local;
+pub mod rules;
 pub mod verdict;
 
 mod error;

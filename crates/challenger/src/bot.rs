@@ -76,23 +76,7 @@ pub fn sampled(seed: u64, commitment_id: B256, index: u32, rate: f64) -> bool {
     (u64::from_be_bytes(w) as f64) / 18_446_744_073_709_551_616.0 < rate
 }
 
-fn dispute_id_of(commitment_id: B256, index: u32) -> B256 {
-    keccak256((commitment_id, U256::from(index)).abi_encode())
-}
-
-fn commitment_id_of(chain_id: u64, game: Address, c: &Commitment) -> B256 {
-    keccak256(
-        (
-            U256::from(chain_id),
-            game,
-            c.taskId,
-            c.provider,
-            c.root,
-            U256::from(c.leafCount),
-        )
-            .abi_encode(),
-    )
-}
+use verbench_chain::rules::{commitment_id_of, dispute_id as dispute_id_of};
 
 /// A decision about one commitment.
 enum Action {
@@ -815,17 +799,15 @@ impl Bot {
         let Some((model, tokenizer)) = &self.model else {
             return Err(anyhow!("model not loaded"));
         };
-        let topk = header.toploc.topk.max(1) as usize;
-        let thresholds = match spec {
-            Some(s) => verbench_toploc::Thresholds {
-                max_mant_err_mean: f64::from(s.toploc.maxMantErrMeanMilli) / 1000.0,
-                max_mant_err_median: f64::from(s.toploc.maxMantErrMedianMilli) / 1000.0,
-                min_exp_matches: s.toploc.minExpMatches as usize,
-            },
-            None => verbench_toploc::Thresholds::paper_defaults(topk),
+        let spec = spec.ok_or_else(|| anyhow!("task spec not seen: not judging"))?;
+        let thresholds = verbench_chain::rules::thresholds_of(spec);
+        // The task's own token margin when it fixes one, else this judge's setting.
+        let margin = match spec.toploc.tokenMarginMilli {
+            0 => self.cfg.token_margin,
+            milli => milli as f32 / 1000.0,
         };
         let params = verbench_toploc::ProofParams::paper_defaults();
-        let validator = Validator::new(model.clone(), params, thresholds, self.cfg.token_margin);
+        let validator = Validator::new(model.clone(), params, thresholds, margin);
         let expected = Expected::of(benchmark, item.index)
             .ok_or_else(|| anyhow!("item {} is not in the task's dataset", item.index))?;
         let run = || judge::judge(&validator, tokenizer, header, item, expected);
@@ -847,7 +829,9 @@ impl Bot {
         let decoded = e.as_decoded_interface_error::<IDisputeGameErrors>()?;
         let text = format!("{decoded:?}");
         Some(match decoded {
+            // The dispute moved on (a peer resolved it, or it was claimed or expired first).
             IDisputeGameErrors::DisputeExists(_)
+            | IDisputeGameErrors::DisputeMismatch(_)
             | IDisputeGameErrors::WrongDisputeStatus(_)
             | IDisputeGameErrors::NothingToWithdraw(_) => Sent::Moot(text),
             _ => Sent::Refused(text),
@@ -1174,7 +1158,11 @@ impl Bot {
                 let a = Attestation {
                     dispute_id: did,
                     signer: self.me,
-                    outcome: outcome as u8,
+                    outcome: if outcome == Outcome::ProviderAtFault {
+                        crate::VerdictOutcome::ProviderAtFault
+                    } else {
+                        crate::VerdictOutcome::LeafValid
+                    },
                     leaf_hash: d.leafHash,
                     r: sig.r,
                     vs: sig.vs,
@@ -1209,11 +1197,7 @@ impl Bot {
                 }
             }
         }
-        let outcome = if mine.outcome == Outcome::ProviderAtFault as u8 {
-            Outcome::ProviderAtFault
-        } else {
-            Outcome::LeafValid
-        };
+        let outcome = Outcome::from(mine.outcome);
         let digest = verbench_chain::verdict::verdict_digest(
             self.chain_id,
             self.cfg.game,
@@ -1249,8 +1233,8 @@ impl Bot {
         let p = self.sm.stakeAt(d.provider, snapshot).call().await?;
         let ch = self.sm.stakeAt(d.challenger, snapshot).call().await?;
         let eligible = total.saturating_sub(p).saturating_sub(ch);
-        let quorum = U256::from(self.game.quorumBps().call().await?);
-        if stake_for * U256::from(10_000u64) <= quorum * eligible {
+        let quorum = self.game.quorumBps().call().await?;
+        if !verbench_chain::rules::quorum_reached(stake_for, eligible, quorum) {
             debug!(dispute = %did, %stake_for, %eligible, signers = signers.len(), "no quorum yet");
             return Ok(());
         }

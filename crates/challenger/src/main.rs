@@ -18,36 +18,48 @@ enum Command {
     Run(RunArgs),
 }
 
+/// Flags override the TOML file's keys of the same name (crates/challenger/README.md); a flag left
+/// out keeps the file's value, or the default shown.
 #[derive(clap::Args)]
 struct RunArgs {
     /// TOML configuration file (flags override it).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// HTTP JSON-RPC endpoint, the source of truth [default: http://127.0.0.1:8545].
     #[arg(long)]
     rpc_url: Option<String>,
+    /// WebSocket endpoint whose new heads wake the bot early (optional) [default: none].
     #[arg(long)]
     ws_url: Option<String>,
-    /// DisputeGame address.
+    /// DisputeGame address (required, here or in the file).
     #[arg(long)]
     game: Option<alloy::primitives::Address>,
+    /// First block to scan: the deployment block [default: 0].
     #[arg(long)]
     start_block: Option<u64>,
-    /// Environment variable holding the 0x-hex key.
+    /// Environment variable holding the 0x-hex signing key.
     #[arg(long)]
     key_env: Option<String>,
+    /// Ethereum V3 keystore holding the signing key (password in --keystore-password-env).
     #[arg(long)]
     keystore: Option<PathBuf>,
+    /// Environment variable holding the keystore password [default: VERBENCH_KEYSTORE_PASSWORD].
     #[arg(long)]
     keystore_password_env: Option<String>,
     /// Plain key (development chains only).
     #[arg(long)]
     dev_key: Option<String>,
+    /// Where the state file, fetched bundles and datasets live [default: challenger-state].
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// Blocks an event must be buried under before the bot acts on it [default: 0].
     #[arg(long)]
     confirmations: Option<u64>,
+    /// Fraction of each commitment's leaves recomputed by the model, in [0, 1] [default: 0.1].
+    /// Every leaf's score and running sum are checked whatever the rate.
     #[arg(long)]
     sample_rate: Option<f64>,
+    /// Seed of the per-commitment leaf sample [default: 0].
     #[arg(long)]
     seed: Option<u64>,
     /// Act as an operator (sign, serve and collect verdicts).
@@ -56,17 +68,26 @@ struct RunArgs {
     /// Another operator's bot, `http://host:port` (repeatable).
     #[arg(long = "peer")]
     peers: Vec<String>,
+    /// Address of the HTTP server (health, metrics, attestations) [default: not served].
     #[arg(long)]
     listen: Option<SocketAddr>,
-    /// The task's model (GGUF or safetensors directory).
+    /// The task's model (GGUF or safetensors directory); without it no leaf is rescored or
+    /// recomputed [default: none].
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Dataset JSONL (repeatable).
+    /// Benchmark manifest (repeatable); tasks are matched by manifest hash.
+    #[arg(long = "manifest")]
+    manifests: Vec<PathBuf>,
+    /// Dataset JSONL (repeatable): local copies of manifests' datasets, or legacy datasets.
     #[arg(long = "dataset")]
     datasets: Vec<PathBuf>,
+    /// Token-check margin in logits [default: 1.0].
+    #[arg(long)]
+    token_margin: Option<f32>,
+    /// Sleep between polls, milliseconds [default: 2000].
     #[arg(long)]
     poll_interval_ms: Option<u64>,
-    /// ServiceManager back end expected (checked at start): native or eigenlayer.
+    /// ServiceManager back end expected (checked at start): native or eigenlayer [default: either].
     #[arg(long, value_enum)]
     backend: Option<verbench_chain::deploy::Backend>,
     /// Process everything up to the current head, then exit.
@@ -91,6 +112,7 @@ impl RunArgs {
             confirmations,
             sample_rate,
             seed,
+            token_margin,
             poll_interval_ms
         );
         macro_rules! set_opt {
@@ -108,6 +130,7 @@ impl RunArgs {
         );
         c.operator |= self.operator;
         c.peers.extend(self.peers);
+        c.manifests.extend(self.manifests);
         c.datasets.extend(self.datasets);
         Ok((c, self.once))
     }

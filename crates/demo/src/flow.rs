@@ -164,6 +164,7 @@ pub async fn run_demo(net: &Devnet) -> anyhow::Result<()> {
         "treasury {treasury} credit: {} wei",
         game.credit(treasury).call().await.unwrap_or(U256::ZERO)
     );
+    let registry_ok = registry_benchmarks(net, &model, &dir).await?;
     print_gas(net).await?;
     println!(
         "\ndemo finished in {:.0}s (work files in {})",
@@ -183,10 +184,125 @@ pub async fn run_demo(net: &Devnet) -> anyhow::Result<()> {
         .status
         == CommitmentStatus::Rejected;
     anyhow::ensure!(
-        honest_ok && cheat_caught,
-        "unexpected outcome: honest finalized = {honest_ok}, cheat rejected = {cheat_caught}"
+        honest_ok && cheat_caught && registry_ok,
+        "unexpected outcome: honest finalized = {honest_ok}, cheat rejected = {cheat_caught}, \
+         registry benchmarks as expected = {registry_ok}"
     );
     Ok(())
+}
+
+/// The second part: real benchmarks through their manifests. MMLU (the first 8 test items, 0-shot,
+/// the letter ranked first among A-D) against a provider that claims the answer key's letters, and
+/// GSM8K (the first 4 test items, 0-shot, 32 new tokens) against a provider that inflates its
+/// claimed score. Returns whether both honest commitments finalized and both cheats were rejected.
+async fn registry_benchmarks(
+    net: &Devnet,
+    model: &verbench_inference::LoadedModel,
+    dir: &std::path::Path,
+) -> anyhow::Result<bool> {
+    let model_path = smollm2_path();
+    let game = net.game(role::ADMIN);
+    let mut all_ok = true;
+    let mut verified = Vec::new();
+    for (mmlu, n, label, cheat) in [
+        (true, 8, "MMLU", Cheat::AnswerKey),
+        (false, 4, "GSM8K", Cheat::InflateScore),
+    ] {
+        let sub = dir.join(label);
+        let (bench, data, manifest) = crate::prepared(&sub, mmlu, n, 32)?;
+        let task = net
+            .register_task(
+                &bench,
+                alloy::primitives::B256::from(model.model.hash().0),
+                32,
+                3600,
+            )
+            .await?;
+        let m = bench
+            .manifest
+            .as_ref()
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
+        println!(
+            "\n== {label}: {m} ({} items), task {}\n   manifest {} (hash {})",
+            bench.dataset.items.len(),
+            task.task_id,
+            manifest.display(),
+            task.spec.manifestHash
+        );
+        let honest = net
+            .provide(role::HONEST, &task, &bench, model, None, &sub, true)
+            .await?;
+        println!(
+            "honest   provider commits: claimed {} WAD, mean ± stderr {}",
+            honest.claimed_score_wad, honest.score
+        );
+        let bad = net
+            .provide(
+                role::CHEAT,
+                &task,
+                &bench,
+                model,
+                Some(cheat.clone()),
+                &sub,
+                true,
+            )
+            .await?;
+        let what = match cheat {
+            Cheat::AnswerKey => "claims the answer key's letters, proven by one honest prefill",
+            _ => "scores honestly, claims 100%",
+        };
+        println!(
+            "cheating provider commits: claimed {} WAD ({what})",
+            bad.claimed_score_wad
+        );
+        let mut challenger = verbench_challenger::Bot::new(net.bot_config(
+            role::CHALLENGER,
+            &sub.join("challenger"),
+            &model_path,
+            &data,
+        ))
+        .await?;
+        let report = challenger.run_once().await?;
+        println!(
+            "challenger: rescored every leaf, recomputed {} leaves, {} dispute(s), {} score proof(s)",
+            report.leaves_checked, report.disputes_opened, report.score_proofs
+        );
+        for (cid, why) in &report.faults {
+            println!("  fault in {cid}: {why}");
+        }
+        let mut ops = OperatorSet::start(net, &role::OPERATORS, &sub, &model_path, &data).await?;
+        println!("operators: disputes resolved: {}", ops.round().await?);
+        net.advance(3601).await?;
+        let watcher = verbench_provider::watch::Watcher {
+            provider: net.provider(role::HONEST),
+            game: net.deployment.dispute_game,
+            me: net.address(role::HONEST),
+            from_block: net.deployment.block_number,
+            bundle_dir: sub.join(format!("published-{}", role::HONEST)),
+        };
+        watcher.pass().await?;
+        challenger.run_once().await?;
+        let st = |id: &str| {
+            let game = game.clone();
+            let id = id.to_string();
+            async move { anyhow::Ok(game.commitmentState(id.parse()?).call().await?.status) }
+        };
+        let (h, c) = (
+            st(&honest.commitment_id).await?,
+            st(&bad.commitment_id).await?,
+        );
+        println!("honest {}, cheating {}", status(h), status(c));
+        all_ok &= h == CommitmentStatus::Finalized && c == CommitmentStatus::Rejected;
+        if h == CommitmentStatus::Finalized {
+            verified.push(format!("{label:6} {m}: {} (n = {n})", honest.score));
+        }
+    }
+    println!("\n== verified scores (finalized commitments, mean ± standard error)");
+    for v in &verified {
+        println!("  {v}");
+    }
+    Ok(all_ok)
 }
 
 fn hex_root(d: &verbench_bundle::dataset::Dataset) -> anyhow::Result<String> {

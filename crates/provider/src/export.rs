@@ -56,6 +56,11 @@ pub fn export(
         ScorerId::WordRun => ("exact_match", "word-run"),
     };
     let mut strict_hits = 0u64;
+    let choice_ids: Vec<u32> = if benchmark.scorer.id == ScorerId::MmluLetter {
+        crate::run::choice_tokens(tokenizer)?.to_vec()
+    } else {
+        Vec::new()
+    };
     while let Some((item, leaf_hash)) = reader.next_item()? {
         let doc = benchmark
             .dataset
@@ -66,6 +71,9 @@ pub fn export(
             })?;
         let prompt = tokenizer
             .chat_prompt_with_shots(system, &shots, &doc.input)
+            .map_err(Error::Inference)?;
+        let prompt_ids = tokenizer
+            .encode_chat_with_shots(system, &shots, &doc.input)
             .map_err(Error::Inference)?;
         let target = doc.answer.clone().unwrap_or_default();
         let score =
@@ -123,6 +131,8 @@ pub fn export(
                 "score_wad": item.score_wad,
                 "score_sum_wad": item.score_sum_wad,
                 "output_tokens": item.output_tokens,
+                "prompt_token_ids": prompt_ids,
+                "choice_token_ids": choice_ids,
                 "proofs": item.proofs.len(),
             },
         });

@@ -750,24 +750,36 @@ async fn main() -> anyhow::Result<()> {
                 }
                 None => None,
             };
+            // A status line when something changed (or on the first pass), not on every poll.
+            let mut last: Option<String> = None;
             loop {
                 match watcher.pass().await {
-                    Ok(pass) => print(
-                        cli.json,
-                        &pass,
-                        format!(
-                            "{} commitments: {} revealed, {} finalized, {} wei withdrawn{}",
-                            pass.commitments,
-                            pass.revealed,
-                            pass.finalized,
-                            pass.withdrawn_wei,
-                            if pass.problems.is_empty() {
-                                String::new()
-                            } else {
-                                format!("; problems: {:?}", pass.problems)
-                            }
-                        ),
-                    )?,
+                    Ok(pass) => {
+                        let line = serde_json::to_string(&pass)?;
+                        let quiet = last.as_deref() == Some(line.as_str())
+                            && pass.revealed == 0
+                            && pass.finalized == 0
+                            && pass.withdrawn_wei == "0";
+                        last = Some(line);
+                        if !quiet {
+                            print(
+                                cli.json,
+                                &pass,
+                                format!(
+                                    "{} commitments: {} revealed, {} finalized, {} wei withdrawn{}",
+                                    pass.commitments,
+                                    pass.revealed,
+                                    pass.finalized,
+                                    pass.withdrawn_wei,
+                                    if pass.problems.is_empty() {
+                                        String::new()
+                                    } else {
+                                        format!("; problems: {:?}", pass.problems)
+                                    }
+                                ),
+                            )?;
+                        }
+                    }
                     Err(e) => tracing::error!(error = %e, "watch pass failed; retrying"),
                 }
                 if a.once {

@@ -9,7 +9,7 @@ use verbench_bundle::LeafV2;
 use verbench_chain::{
     bindings::IDisputeGame::{self, Outcome, Verdict},
     deploy::{deploy, DeployParams, Deployment},
-    local, verdict,
+    local, rules, verdict,
 };
 
 #[tokio::test]
@@ -47,6 +47,54 @@ async fn rust_and_contracts_agree_on_digests_leaves_and_errors() {
         let local = verdict::verdict_digest(31337, d.dispute_game, dispute_id, leaf_hash, outcome);
         assert_eq!(on_chain, local, "verdict digest for {outcome:?}");
     }
+
+    // Ids: the Rust rules and the contract's views agree.
+    let spec = verbench_chain::bindings::IDisputeGame::TaskSpec {
+        modelHash: B256::repeat_byte(1),
+        manifestHash: B256::repeat_byte(9),
+        datasetRoot: B256::repeat_byte(2),
+        datasetSize: 7,
+        generation: verbench_chain::bindings::IDisputeGame::GenerationParams {
+            maxNewTokens: 32,
+            temperatureMilli: 700,
+            seed: 5,
+        },
+        toploc: verbench_chain::bindings::IDisputeGame::ToplocParams {
+            topk: 128,
+            decodeBatchingSize: 32,
+            maxMantErrMeanMilli: 5160,
+            maxMantErrMedianMilli: 4000,
+            minExpMatches: 106,
+            tokenMarginMilli: 1000,
+        },
+        calibrationHash: B256::repeat_byte(3),
+        providerBond: alloy::primitives::aliases::U96::from(10u64),
+        challengerBond: alloy::primitives::aliases::U96::from(1u64),
+        challengeWindow: 60,
+        fee: alloy::primitives::aliases::U96::ZERO,
+    };
+    let task_id = game.taskIdOf(spec.clone()).call().await.unwrap();
+    assert_eq!(
+        task_id,
+        rules::task_id(31337, d.dispute_game, &spec),
+        "task id"
+    );
+    let (who, root) = (Address::repeat_byte(0x77), B256::repeat_byte(0x55));
+    let cid = game
+        .commitmentIdOf(task_id, who, root, 7)
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(
+        cid,
+        rules::commitment_id(31337, d.dispute_game, task_id, who, root, 7),
+        "commitment id"
+    );
+    assert_eq!(
+        game.disputeIdOf(cid, 6).call().await.unwrap(),
+        rules::dispute_id(cid, 6),
+        "dispute id"
+    );
 
     // Leaf hash of LeafV2.
     let leaf = LeafV2 {

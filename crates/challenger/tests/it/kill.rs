@@ -24,7 +24,9 @@ fn run_bot(config: &std::path::Path, failpoint: Option<&str>) -> std::process::E
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_at_every_point_and_restarted_opens_exactly_one_dispute_that_resolves() {
     for point in ["before-send", "after-send", "after-receipt", "voting"] {
-        for seed in [1u64, 2] {
+        // At sample rate 1.0 every seed selects the same first leaf: one seed is enough.
+        {
+            let seed = 1u64;
             let w = world().await;
             let provider = w.anvil.addresses()[1];
             // A real 4-leaf tree, so that the provider can reveal (needed to reach voting).

@@ -383,9 +383,11 @@ async fn mmlu_answer_key_letters_and_another_key_are_disputed_honest_letters_fin
 }
 
 /// Scenario 2d: GSM8K (first 4 test items, 0-shot, 32 new tokens) through its manifest: the
-/// challenger rescores and recomputes every leaf and finds nothing; the commitment finalizes.
+/// challenger rescores and recomputes every honest leaf and finds nothing; the commitment
+/// finalizes. A bundle generated with a few-shot prompt the manifest does not have is disputed
+/// (its prefill proof covers another prompt) and slashed.
 #[tokio::test(flavor = "multi_thread")]
-async fn gsm8k_honest_commitment_finalizes() {
+async fn gsm8k_honest_finalizes_and_another_few_shot_prompt_is_slashed() {
     let s = registry_scenario(false, 4).await;
     let c = s
         .net
@@ -400,9 +402,38 @@ async fn gsm8k_honest_commitment_finalizes() {
         )
         .await
         .unwrap();
+    // A second provider generates with a few-shot exemplar the manifest does not have (one
+    // worked problem before each question); its proofs are honest for the prompt it used.
+    let mut shots = s.bench.clone();
+    shots
+        .prompt
+        .few_shot
+        .push(verbench_bundle::manifest::Exemplar {
+            user: "What is 2 plus 3? End with \"The answer is N.\"".into(),
+            assistant: "2 + 3 = 5. The answer is 5.".into(),
+        });
+    let cheat = s
+        .net
+        .provide(role::CHEAT, &s.task, &shots, &s.model, None, s.path(), true)
+        .await
+        .unwrap();
     let report = s.challenger(1.0, 1).await.run_once().await.unwrap();
-    assert_eq!(report.leaves_checked, 4, "{report:?}");
-    assert_eq!(report.disputes_opened, 0, "{report:?}");
+    assert_eq!(
+        report.leaves_checked, 5,
+        "4 honest leaves + the cheat's first: {report:?}"
+    );
+    assert_eq!(report.disputes_opened, 1, "{report:?}");
+    assert!(
+        report.faults[0].1.contains("TOPLOC failure at chunk 0"),
+        "the prefill proof covers another prompt: {:?}",
+        report.faults
+    );
+    let mut ops = s.operators().await;
+    assert_eq!(ops.round().await.unwrap(), 1);
+    assert_eq!(
+        s.status(&cheat.commitment_id).await,
+        CommitmentStatus::Rejected
+    );
     s.net.advance(u64::from(WINDOW) + 1).await.unwrap();
     assert_eq!(s.watcher(role::HONEST).pass().await.unwrap().finalized, 1);
     assert_eq!(
