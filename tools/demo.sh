@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 node_modules/.bin/forge build --quiet
-echo "building the Rust workspace (about 10 minutes the first time on 2 cores)..." >&2
+echo "building the Rust workspace (about 17 minutes the first time on 2 cores)..." >&2
 if [[ "${1:-}" == "--eigenlayer" ]]; then
   shift
   # The EigenLayer back end: the core comes from the eigen-utils crate, which only verbench-devnet

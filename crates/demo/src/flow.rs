@@ -313,7 +313,7 @@ fn hex_root(d: &verbench_bundle::dataset::Dataset) -> anyhow::Result<String> {
 async fn print_gas(net: &Devnet) -> anyhow::Result<()> {
     use alloy::{providers::Provider, sol_types::SolCall};
     use verbench_chain::bindings::{IDisputeGame as G, IServiceManager as S};
-    let names: [([u8; 4], &str); 11] = [
+    let names: [([u8; 4], &str); 12] = [
         (G::registerTaskCall::SELECTOR, "DisputeGame.registerTask"),
         (G::commitCall::SELECTOR, "DisputeGame.commit"),
         (G::openDisputeCall::SELECTOR, "DisputeGame.openDispute"),
@@ -331,6 +331,10 @@ async fn print_gas(net: &Devnet) -> anyhow::Result<()> {
             "ServiceManager.registerOperator",
         ),
         (G::expireCall::SELECTOR, "DisputeGame.expire"),
+        (
+            G::proveScoreFaultCall::SELECTOR,
+            "DisputeGame.proveScoreFault",
+        ),
     ];
     println!("\n== whole-transaction gas on anvil (from receipts)");
     let head = net.admin.get_block_number().await?;
