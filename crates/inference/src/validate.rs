@@ -212,16 +212,20 @@ impl Validator {
     /// Recomputes `record` (one forward pass) and returns the raw figures.
     pub fn recompute(&self, record: &Record) -> Result<Evidence> {
         self.precheck(record)?;
+        let h = self.hidden_of(record)?;
+        self.evidence(record, &h)
+    }
+
+    /// The hidden states of prompt + output, by one forward pass from an empty cache.
+    fn hidden_of(&self, record: &Record) -> Result<Tensor> {
         let seq: Vec<u32> = record
             .prompt
             .iter()
             .chain(&record.output)
             .copied()
             .collect();
-        let h = self
-            .model
-            .forward(&seq, &mut crate::model::KvCache::default())?;
-        self.evidence(record, &h)
+        self.model
+            .forward(&seq, &mut crate::model::KvCache::default())
     }
 
     /// Recomputes several records in ONE packed forward pass.
@@ -272,15 +276,7 @@ impl Validator {
                 )))
             }
         };
-        let seq: Vec<u32> = record
-            .prompt
-            .iter()
-            .chain(&record.output)
-            .copied()
-            .collect();
-        let h = self
-            .model
-            .forward(&seq, &mut crate::model::KvCache::default())?;
+        let h = self.hidden_of(record)?;
         let mut evidence = self.evidence(record, &h)?;
         let n = record.prompt.len();
         let row = rows_f32(&self.model.logits(&h.narrow(0, n - 1, 1)?)?)?;
