@@ -1344,18 +1344,15 @@ fn first_misscored(
             )));
         };
         if expected.input != item.input {
-            return Ok(Some((
-                index,
-                format!("input differs from dataset item {index}"),
-            )));
+            let reason = judge::InvalidReason::InputMismatch { index: item.index };
+            return Ok(Some((index, reason.to_string())));
         }
-        let text = tokenizer.decode(&item.output_tokens)?;
-        let computed = expected.scorer.score(expected.answer, &text);
-        if leaf::parse_wad(&item.score_wad) != Some(computed) {
-            return Ok(Some((
-                index,
-                format!("score {} but the output scores {computed}", item.score_wad),
-            )));
+        // The reader has checked that score_wad is a canonical decimal (it builds the leaf).
+        let score = leaf::parse_wad(&item.score_wad).unwrap_or(u128::MAX);
+        if let Some(reason) =
+            judge::score_mismatch(tokenizer, &item.output_tokens, score, &expected)?
+        {
+            return Ok(Some((index, reason.to_string())));
         }
     }
     Ok(None)

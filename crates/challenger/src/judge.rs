@@ -248,6 +248,24 @@ pub fn check_header(header: &Header, want: &HeaderExpectation) -> Result<(), Str
     Ok(())
 }
 
+/// Whether the committed `score` of `output` is not what the benchmark's scorer gives its decoded
+/// text (check 5; the bot also runs it on every item without the model).
+pub fn score_mismatch(
+    tokenizer: &ModelTokenizer,
+    output: &[u32],
+    score: u128,
+    expected: &Expected<'_>,
+) -> Result<Option<InvalidReason>, JudgeError> {
+    let text = tokenizer
+        .decode(output)
+        .map_err(|e| JudgeError::Tokenizer(e.to_string()))?;
+    let computed = expected.scorer.score(expected.answer, &text);
+    Ok((computed != score).then_some(InvalidReason::ScoreMismatch {
+        claimed: score,
+        computed,
+    }))
+}
+
 fn invalid(reason: InvalidReason) -> Result<Judgement, JudgeError> {
     Ok(Judgement::Invalid { reason })
 }
@@ -334,15 +352,8 @@ pub fn judge(
         }
     }
     // 5. Score.
-    let text = tokenizer
-        .decode(output)
-        .map_err(|e| JudgeError::Tokenizer(e.to_string()))?;
-    let computed = expected.scorer.score(expected.answer, &text);
-    if computed != score {
-        return invalid(InvalidReason::ScoreMismatch {
-            claimed: score,
-            computed,
-        });
+    if let Some(reason) = score_mismatch(tokenizer, output, score, &expected)? {
+        return invalid(reason);
     }
     // 6. Recompute.
     let record = Record {
