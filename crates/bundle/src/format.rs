@@ -7,6 +7,7 @@ pub const FORMAT: &str = "verbench-bundle/2";
 
 /// Sampling parameters, as registered with the task (`IDisputeGame.GenerationParams`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GenerationParams {
     /// Tokens generated per item (generation stops earlier at end-of-sequence).
     pub max_new_tokens: u32,
@@ -18,6 +19,7 @@ pub struct GenerationParams {
 
 /// TOPLOC parameters, as registered with the task (`IDisputeGame.ToplocParams`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ToplocParams {
     /// Points per proof.
     pub topk: u32,

@@ -181,6 +181,15 @@ pub fn leaf_of(header: &Header, item: &Item) -> Result<LeafV2, String> {
 mod tests {
     use super::*;
 
+    /// The worked example of docs/bundle.md, "Leaves".
+    #[test]
+    fn output_hash_matches_the_documented_example() {
+        assert_eq!(
+            hex::encode(output_hash(&[1, 258], &[1.5, -2.0])),
+            "35edaf8a30d765b1ec40d20e18cdc9026aeec01995cef96df90bc9f1bc4b0626"
+        );
+    }
+
     #[test]
     fn encode_decode_round_trip() {
         let leaf = LeafV2 {

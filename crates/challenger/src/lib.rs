@@ -2,6 +2,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
 mod bot;
+pub mod check;
 pub mod config;
 pub mod judge;
 pub mod metrics;

@@ -16,7 +16,8 @@ pub type Hash = [u8; 32];
 pub const LEAF_PREFIX: u8 = 0x00;
 /// First byte of every internal-node preimage: `node = keccak256(0x01 || left || right)`.
 pub const NODE_PREFIX: u8 = 0x01;
-/// Largest leaf count the commitment accepts (indices and counts travel as `uint64` on chain).
+/// Largest leaf count this crate accepts. On chain, counts and indices are `uint32`
+/// (`Commitment.leafCount`), so a commitment holds at most `2^32 - 1` leaves.
 pub const MAX_LEAVES: u64 = u64::MAX;
 
 /// keccak-256 of the concatenation of `parts`.

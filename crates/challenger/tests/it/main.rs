@@ -1,6 +1,7 @@
-//! The challenger on anvil (contracts from `out/`, run `forge build` first) and the judge on
-//! SmolLM2 (skipped when `tools/fetch-models.sh` has not fetched it).
+//! The challenger on anvil (contracts from `out/`, run `forge build` first), the judge on SmolLM2
+//! (fails when `tools/fetch-models.sh` has not fetched it), and the check with no chain.
 
 mod chain;
+mod check;
 mod judge;
 mod kill;

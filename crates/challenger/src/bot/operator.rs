@@ -1,0 +1,229 @@
+//! Disputes: withheld leaves, expiry, and (operators) verdicts, peers' attestations, quorum and
+//! `resolve`.
+
+use super::*;
+
+impl Bot {
+    pub(super) async fn follow_disputes(
+        &mut self,
+        now: u64,
+        report: &mut StepReport,
+    ) -> anyhow::Result<()> {
+        let open: Vec<B256> = self
+            .state
+            .disputes
+            .iter()
+            .filter(|(_, d)| !d.done)
+            .map(|(id, _)| *id)
+            .collect();
+        for did in open {
+            let entry = self.state.disputes[&did].clone();
+            let d = Dispute::abi_decode(&entry.dispute)?;
+            let mine = d.challenger == self.me;
+            if d.status == DisputeStatus::AwaitingReveal {
+                if mine && now > u48(d.revealDeadline) {
+                    match self
+                        .send("claimWithheld", self.game.claimWithheld(d.clone()).send())
+                        .await?
+                    {
+                        Sent::Ok => {
+                            info!(dispute = %did, "provider withheld the leaf: claimed");
+                            report.withheld_claimed += 1;
+                            self.mark_done(did);
+                        }
+                        Sent::Moot(_) => self.mark_done(did),
+                        Sent::Refused(why) => {
+                            debug!(dispute = %did, %why, "claimWithheld refused (stale state?)")
+                        }
+                    }
+                }
+                continue;
+            }
+            if d.status != DisputeStatus::Voting {
+                self.mark_done(did);
+                continue;
+            }
+            if mine {
+                failpoint("voting");
+            }
+            if now > u48(d.voteDeadline) {
+                if mine || self.cfg.operator {
+                    match self
+                        .send("expire", self.game.expire(d.clone()).send())
+                        .await?
+                    {
+                        Sent::Ok => {
+                            info!(dispute = %did, "no quorum: expired");
+                            report.expired += 1;
+                            self.mark_done(did);
+                        }
+                        Sent::Moot(_) => self.mark_done(did),
+                        Sent::Refused(why) => debug!(dispute = %did, %why, "expire refused"),
+                    }
+                }
+                continue;
+            }
+            if self.cfg.operator {
+                if let Err(e) = self.operate(did, &d, entry, report).await {
+                    warn!(dispute = %did, error = %format!("{e:#}"), "operator step failed");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn mark_done(&mut self, did: B256) {
+        if let Some(d) = self.state.disputes.get_mut(&did) {
+            d.done = true;
+        }
+    }
+
+    /// The operator's verdict on a dispute whose leaf is known ([`Checker::verdict`]).
+    async fn verdict(&mut self, d: &Dispute, leaf_data: &Bytes) -> anyhow::Result<Outcome> {
+        let Some(entry) = self.state.commitments.get(&d.commitmentId).cloned() else {
+            return Err(anyhow!("commitment not seen yet"));
+        };
+        let c = Commitment::abi_decode(&entry.commitment)?;
+        let bundle = self.bundle_path(&c, &entry.uri).await;
+        let spec = self.spec(c.taskId);
+        let target = self.target(d.commitmentId, &c, spec.as_ref());
+        self.checker
+            .verdict(
+                target,
+                bundle,
+                d.leafIndex,
+                d.leafHash,
+                leaf_data,
+                &self.shared.metrics,
+            )
+            .await
+    }
+
+    async fn operate(
+        &mut self,
+        did: B256,
+        d: &Dispute,
+        entry: DisputeEntry,
+        report: &mut StepReport,
+    ) -> anyhow::Result<()> {
+        let Some(leaf_data) = entry.leaf.clone() else {
+            return Ok(());
+        };
+        let mine = match entry.attestation.clone() {
+            Some(a) => a,
+            None => {
+                if d.provider == self.me || d.challenger == self.me {
+                    return Ok(()); // excluded signer: do not judge our own dispute
+                }
+                let outcome = self.verdict(d, &leaf_data).await?;
+                let sig = verbench_chain::verdict::sign_verdict(
+                    &self.signer,
+                    self.chain_id,
+                    self.cfg.game,
+                    did,
+                    d.leafHash,
+                    outcome,
+                )?;
+                let a = Attestation {
+                    dispute_id: did,
+                    signer: self.me,
+                    outcome: if outcome == Outcome::ProviderAtFault {
+                        crate::VerdictOutcome::ProviderAtFault
+                    } else {
+                        crate::VerdictOutcome::LeafValid
+                    },
+                    leaf_hash: d.leafHash,
+                    r: sig.r,
+                    vs: sig.vs,
+                };
+                Metrics::inc(&self.shared.metrics.attestations_signed);
+                info!(dispute = %did, ?outcome, "verdict signed");
+                if let Some(e) = self.state.disputes.get_mut(&did) {
+                    e.attestation = Some(a.clone());
+                }
+                self.save()?;
+                a
+            }
+        };
+        if let Ok(mut map) = self.shared.attestations.write() {
+            map.insert(did, mine.clone());
+        }
+        // Collect peers' attestations agreeing with ours.
+        let mut agreeing: Vec<Attestation> = vec![mine.clone()];
+        for peer in &self.cfg.peers {
+            let url = format!("{}/attestations/{did}", peer.trim_end_matches('/'));
+            let got = match self.http.get(&url).send().await {
+                Ok(r) if r.status().is_success() => r.json::<Attestation>().await.ok(),
+                _ => None,
+            };
+            if let Some(a) = got {
+                if a.dispute_id == did
+                    && a.leaf_hash == mine.leaf_hash
+                    && a.outcome == mine.outcome
+                    && !agreeing.iter().any(|x| x.signer == a.signer)
+                {
+                    agreeing.push(a);
+                }
+            }
+        }
+        let outcome = Outcome::from(mine.outcome);
+        let digest = verbench_chain::verdict::verdict_digest(
+            self.chain_id,
+            self.cfg.game,
+            did,
+            mine.leaf_hash,
+            outcome,
+        );
+        let snapshot = d.snapshot;
+        let mut signers = Vec::new();
+        let mut stake_for = U256::ZERO;
+        for a in &agreeing {
+            if a.signer == d.provider || a.signer == d.challenger {
+                continue;
+            }
+            let mut raw = [0u8; 64];
+            raw[..32].copy_from_slice(a.r.as_slice());
+            raw[32..].copy_from_slice(a.vs.as_slice());
+            let sig = alloy::primitives::Signature::from_erc2098(&raw);
+            if sig.recover_address_from_prehash(&digest).ok() != Some(a.signer) {
+                warn!(dispute = %did, signer = %a.signer, "attestation signature does not recover; ignored");
+                continue;
+            }
+            // Stake at the dispute's snapshot is what the contract counts: an operator that has
+            // deregistered since still votes with it (no `isOperator` filter here).
+            let stake = self.sm.stakeAt(a.signer, snapshot).call().await?;
+            if stake.is_zero() {
+                continue;
+            }
+            stake_for += stake;
+            signers.push((a.signer, Sig { r: a.r, vs: a.vs }));
+        }
+        let total = self.sm.totalStakeAt(snapshot).call().await?;
+        let p = self.sm.stakeAt(d.provider, snapshot).call().await?;
+        let ch = self.sm.stakeAt(d.challenger, snapshot).call().await?;
+        let eligible = total.saturating_sub(p).saturating_sub(ch);
+        let quorum = self.game.quorumBps().call().await?;
+        if !verbench_chain::rules::quorum_reached(stake_for, eligible, quorum) {
+            debug!(dispute = %did, %stake_for, %eligible, signers = signers.len(), "no quorum yet");
+            return Ok(());
+        }
+        signers.sort_by_key(|(a, _)| *a);
+        let (addrs, sigs): (Vec<Address>, Vec<Sig>) = signers.into_iter().unzip();
+        match self
+            .send(
+                "resolve",
+                self.game.resolve(d.clone(), outcome, addrs, sigs).send(),
+            )
+            .await?
+        {
+            Sent::Ok => {
+                info!(dispute = %did, ?outcome, "dispute resolved with a quorum");
+                report.resolved += 1;
+                self.mark_done(did);
+            }
+            Sent::Moot(_) => self.mark_done(did),
+            Sent::Refused(why) => warn!(dispute = %did, %why, "resolve refused"),
+        }
+        Ok(())
+    }
+}
