@@ -4,9 +4,14 @@ use crate::{Error, Result};
 use alloy::primitives::Bytes;
 use std::path::{Path, PathBuf};
 
-/// The workspace root (two levels above this crate), where `foundry.toml` lives.
+/// Where `out/` and `deployments/` are looked up by default. With the `dev` feature (tests, demo,
+/// devnet) it is the checkout this crate was built from, two levels above it; otherwise the
+/// current directory, so that an installed binary never points into the build machine's checkout.
 pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    #[cfg(feature = "dev")]
+    return Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    #[cfg(not(feature = "dev"))]
+    PathBuf::from(".")
 }
 
 /// Creation bytecode of `contract`, compiled from `contracts/<file>.sol`, read from `out_dir`.

@@ -7,7 +7,7 @@
 
 use crate::bindings::{
     EigenTypes::{AllocateParams, DeregisterParams, OperatorSet, RegisterParams},
-    IAllocationManager, IDelegationManager, IDevnetToken, IEigenServiceManager, IStrategyManager,
+    IAllocationManager, IDelegationManager, IEigenServiceManager, IStrategyManager, IERC20,
 };
 use crate::deploy::EigenLayerAddresses;
 use crate::{Error, Result};
@@ -68,13 +68,9 @@ pub async fn deposit(
     amount: U256,
     mint: bool,
 ) -> Result<u64> {
-    let token = IDevnetToken::new(el.stake_token, provider.clone());
+    let token = IERC20::new(el.stake_token, provider.clone());
     if mint {
-        confirm(
-            token.mint(staker, amount).send().await,
-            "minting devnet stake",
-        )
-        .await?;
+        mint_devnet_stake(provider, staker, el, amount).await?;
     }
     confirm(
         token.approve(el.strategy_manager, amount).send().await,
@@ -90,6 +86,37 @@ pub async fn deposit(
     )
     .await?
     .gas_used)
+}
+
+/// Mints `amount` of the devnet stake token to `staker` (`dev` builds only).
+#[cfg(feature = "dev")]
+async fn mint_devnet_stake(
+    provider: &DynProvider,
+    staker: Address,
+    el: &EigenLayerAddresses,
+    amount: U256,
+) -> Result<()> {
+    let token = crate::bindings::IDevnetToken::new(el.stake_token, provider.clone());
+    confirm(
+        token.mint(staker, amount).send().await,
+        "minting devnet stake",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Release builds hold no devnet token: minting is refused.
+#[cfg(not(feature = "dev"))]
+async fn mint_devnet_stake(
+    _provider: &DynProvider,
+    _staker: Address,
+    _el: &EigenLayerAddresses,
+    _amount: U256,
+) -> Result<()> {
+    Err(crate::Error::Rpc {
+        what: "minting devnet stake".into(),
+        reason: "this build has no devnet token (build with the `dev` feature)".into(),
+    })
 }
 
 /// Step 1: `operator` (whose key signs for `provider`) deposits `amount` of the strategy's token

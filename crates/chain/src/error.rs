@@ -31,9 +31,11 @@ pub enum Error {
         reason: String,
     },
     /// No anvil binary was found.
+    #[cfg(feature = "dev")]
     #[error("no anvil binary: looked at {0} (run `tools/setup.sh`, or set VERBENCH_ANVIL)")]
     AnvilMissing(String),
     /// anvil did not start.
+    #[cfg(feature = "dev")]
     #[error("anvil failed to start: {0}")]
     AnvilStart(String),
     /// No usable signing key.

@@ -5,6 +5,8 @@ pub mod artifacts;
 pub mod deploy;
 pub mod eigen;
 pub mod keys;
+/// A throwaway anvil chain: the `dev` feature only (tests, demo, devnet).
+#[cfg(feature = "dev")]
 pub mod local;
 pub mod rules;
 pub mod verdict;
@@ -36,12 +38,20 @@ pub mod bindings {
         "../../contracts/interfaces/IEigenLayerCore.sol"
     );
     alloy::sol! {
-        /// The devnet's mintable stake token (contracts/devnet/DevnetToken.sol): test networks only.
+        /// The part of ERC-20 that staking needs.
+        #[sol(rpc)]
+        interface IERC20 {
+            function approve(address spender, uint256 amount) external returns (bool);
+            function balanceOf(address account) external view returns (uint256);
+        }
+    }
+    #[cfg(feature = "dev")]
+    alloy::sol! {
+        /// The devnet's mintable stake token (contracts/devnet/DevnetToken.sol): test networks
+        /// only, so only with the `dev` feature.
         #[sol(rpc)]
         interface IDevnetToken {
             function mint(address to, uint256 amount) external;
-            function approve(address spender, uint256 amount) external returns (bool);
-            function balanceOf(address account) external view returns (uint256);
         }
     }
 }

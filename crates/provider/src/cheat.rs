@@ -60,6 +60,11 @@ impl std::str::FromStr for Cheat {
 }
 
 impl Cheat {
+    /// Whether the cheat claims the answer key's letter (multiple choice).
+    pub fn answers_with_key(&self) -> bool {
+        matches!(self, Self::AnswerKey)
+    }
+
     /// The aggregate score the cheat claims on chain for a bundle whose leaves give `honest`.
     pub fn claimed_score(&self, honest: u128) -> u128 {
         match self {

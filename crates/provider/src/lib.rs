@@ -1,6 +1,12 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
+/// Dishonest providers: only with the `dev` feature (the demo and the end-to-end tests).
+#[cfg(feature = "dev")]
+pub mod cheat;
+/// Without the `dev` feature (release binaries) [`cheat::Cheat`] has no values.
+#[cfg(not(feature = "dev"))]
+#[path = "no_cheat.rs"]
 pub mod cheat;
 pub mod commit;
 mod error;

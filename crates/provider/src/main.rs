@@ -245,9 +245,21 @@ struct RunArgs {
     /// Generate and publish but do not commit.
     #[arg(long)]
     no_commit: bool,
-    /// Development only: behave dishonestly (model-swap | system-prompt:<every>).
+    /// Development only: behave dishonestly (model-swap | system-prompt:<every> |
+    /// inflate-score | answer-key). Exists only in builds with the `dev` feature.
+    #[cfg(feature = "dev")]
     #[arg(long, hide = true)]
     dev_cheat: Option<Cheat>,
+}
+
+impl RunArgs {
+    /// The dishonest behaviour asked for (`dev` builds only; always none otherwise).
+    fn cheat(&self) -> Option<Cheat> {
+        #[cfg(feature = "dev")]
+        return self.dev_cheat.clone();
+        #[cfg(not(feature = "dev"))]
+        None
+    }
 }
 
 #[derive(Args)]
@@ -620,11 +632,11 @@ async fn main() -> anyhow::Result<()> {
             let bundle = a
                 .work_dir
                 .join(format!("{}-{:#x}.jsonl", a.task_id, chain.me));
-            let cheat = a.dev_cheat.clone();
+            let cheat = a.cheat();
             let opts = run::RunOptions {
                 sampling: task.sampling(),
                 progress: !cli.json,
-                cheat: a.dev_cheat,
+                cheat: cheat.clone(),
             };
             let finished = tokio::task::block_in_place(|| {
                 run::generate_bundle(&header, &bench, &model, &bundle, &opts)

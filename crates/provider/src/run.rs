@@ -116,7 +116,7 @@ pub fn generate_bundle(
                 let (mut record, logits) =
                     choose_among(&generator, &prompt, letters, params).map_err(item_err)?;
                 choice_logits = logits;
-                if let Some(Cheat::AnswerKey) = cheat {
+                if cheat.as_ref().is_some_and(Cheat::answers_with_key) {
                     // Claim the reference letter, proven by one honest prefill.
                     let pos = ["A", "B", "C", "D"]
                         .iter()
