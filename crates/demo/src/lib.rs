@@ -1,6 +1,5 @@
 //! A local verbench network for the demo and the end-to-end scenarios: anvil, the contracts,
 //! operators with stake, a task over a dataset, providers (honest or not) and challenger bots.
-#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 use alloy::{
     node_bindings::AnvilInstance,

@@ -11,7 +11,6 @@
 //! `eigen-utils` is BUSL-1.1: this crate only reads its bytecode constants (passed on as plain
 //! bytes) for test networks; nothing of it is copied into the repository or linked into the
 //! provider, the challenger or the demo.
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
 use alloy::{
     primitives::{Address, Bytes, B256, U256},

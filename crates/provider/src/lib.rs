@@ -1,5 +1,4 @@
 #![doc = include_str!("../README.md")]
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
 /// Dishonest providers: only with the `dev` feature (the demo and the end-to-end tests).
 #[cfg(feature = "dev")]

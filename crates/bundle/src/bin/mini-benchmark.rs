@@ -1,6 +1,7 @@
 //! Writes verbench's own small benchmark (`dataset::mini_benchmark`) as JSON Lines.
 //!
 //! `cargo run -p verbench-bundle --bin mini-benchmark -- crates/bundle/data/mini-qa.jsonl`
+#![allow(clippy::print_stdout)] // a report: its output is the point
 
 fn main() -> std::io::Result<()> {
     let out = std::env::args()

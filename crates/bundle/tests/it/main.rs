@@ -1,4 +1,5 @@
 //! Bundle round trips, resumption, malformed input, and stores.
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // tests: a failed unwrap is a failed test
 
 use base64::Engine as _;
 use std::io::Write as _;

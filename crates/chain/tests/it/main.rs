@@ -1,5 +1,6 @@
 //! Rust and Solidity agree: deployment, verdict digests, leaf hashes, decoded reverts.
 //! Starts its own anvil; needs `forge build` output in `out/` (tools/test.sh builds first).
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // tests: a failed unwrap is a failed test
 
 use alloy::{
     primitives::{Address, B256, U256},

@@ -1,6 +1,7 @@
 //! End-to-end dispute scenarios on anvil with the real SmolLM2-135M model: providers generate and
 //! commit, the challenger bot recomputes and disputes, operator bots sign and resolve, bonds move.
 //! Needs `out/` (forge build) and the model (tools/fetch-models.sh); tools/test.sh provides both.
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // tests: a failed unwrap is a failed test
 
 use alloy::primitives::{B256, U256};
 use std::path::Path;

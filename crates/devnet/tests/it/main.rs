@@ -3,6 +3,7 @@
 //! provider slashing through `AllocationManager.slashOperator`.
 //! Needs `out/` (forge build) and, for the dispute scenarios, the model (tools/fetch-models.sh);
 //! tools/test.sh provides both.
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // tests: a failed unwrap is a failed test
 
 use alloy::{
     primitives::{Bytes, B256, U256},

@@ -2,6 +2,7 @@
 //!
 //! `cargo run --release -p verbench-inference --bin detection-report -- [--prompts N] [--tokens T]
 //! [--long-top-p 1.0,0.95] [--honest-only]`
+#![allow(clippy::print_stdout)] // a report: its output is the point
 
 use anyhow::{bail, Context};
 use clap::Parser;

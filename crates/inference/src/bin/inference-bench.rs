@@ -11,6 +11,7 @@
 //! loads the quantized model and generates with proofs, one that loads the dense model and
 //! validates a record, each reporting its own peak RSS (`VmHWM`), as a provider and a challenger
 //! would run them.
+#![allow(clippy::print_stdout)] // a report: its output is the point
 
 use std::time::Instant;
 

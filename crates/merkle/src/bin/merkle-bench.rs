@@ -2,7 +2,7 @@
 //!
 //! `cargo run --release -p verbench-merkle --bin merkle-bench`; `tools/bench-merkle.sh` also
 //! prints the on-chain verification gas.
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout)] // a report: its output is the point
 
 use std::time::{Duration, Instant};
 use verbench_merkle::{hash_leaf, verify, Hash, MerkleTree};

@@ -1,6 +1,7 @@
 //! Writes the golden Merkle fixtures that forge reads in `test/Merkle.t.sol`.
 //!
 //! `cargo run -p verbench-merkle --bin merkle-fixtures -- test/fixtures/merkle`
+#![allow(clippy::print_stdout)] // a report: its output is the point
 
 use anyhow::Context;
 use clap::Parser;

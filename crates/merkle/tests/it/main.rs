@@ -1,5 +1,6 @@
 //! Integration tests: property tests of build/prove/verify, agreement with rs_merkle's own
 //! verifier, and freshness of the golden fixtures that forge reads.
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // tests: a failed unwrap is a failed test
 
 use proptest::prelude::*;
 use verbench_merkle::{

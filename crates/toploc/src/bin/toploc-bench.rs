@@ -2,6 +2,7 @@
 //!
 //! Run with `cargo run --release -p verbench-toploc --bin toploc-bench`. Prints medians over many
 //! iterations on random activations; a benchmark, never a test.
+#![allow(clippy::print_stdout)] // a report: its output is the point
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
