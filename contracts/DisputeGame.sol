@@ -2,7 +2,8 @@
 pragma solidity ^0.8.24;
 
 import {IDisputeGame} from "./interfaces/IDisputeGame.sol";
-import {IServiceManager} from "./interfaces/IServiceManager.sol";
+import {IOperatorSet} from "./interfaces/IOperatorSet.sol";
+import {GameIds} from "./libraries/GameIds.sol";
 import {Merkle} from "./libraries/Merkle.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
@@ -38,7 +39,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     /// (once per commitment), on top of its commitment bond.
     uint256 private constant PROVIDER_FAULT_SLASH_WAD = 0.1e18;
 
-    IServiceManager private immutable _serviceManager;
+    IOperatorSet private immutable _serviceManager;
     address private immutable _treasury;
     uint16 private immutable _challengerShareBps;
     uint16 private immutable _quorumBps;
@@ -59,7 +60,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     /// @param revealWindow_ Seconds a provider has to reveal a disputed leaf (> 0).
     /// @param votingPeriod_ Seconds operators have once the leaf is known (> 0).
     constructor(
-        IServiceManager serviceManager_,
+        IOperatorSet serviceManager_,
         address treasury_,
         uint16 challengerShareBps_,
         uint16 quorumBps_,
@@ -93,7 +94,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         uint256 total = uint256(spec.challengeWindow) + _revealWindow + _votingPeriod;
         uint256 unbonding = _serviceManager.unbondingDelay();
         if (total > unbonding) revert WindowsExceedUnbonding(total, unbonding);
-        taskId = _taskId(spec);
+        taskId = GameIds.taskId(spec);
         if (_tasks[taskId].providerBond != 0) revert TaskExists(taskId);
         _tasks[taskId] = Task({
             providerBond: spec.providerBond,
@@ -119,7 +120,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         if (leafCount != t.datasetSize) revert WrongLeafCount(leafCount, t.datasetSize);
         if (root == bytes32(0)) revert ZeroRoot();
         if (msg.value != t.providerBond) revert WrongBond(msg.value, t.providerBond);
-        commitmentId = _commitmentId(taskId, msg.sender, root, leafCount);
+        commitmentId = GameIds.commitmentId(taskId, msg.sender, root, leafCount);
         if (_commitments[commitmentId] != bytes32(0)) revert CommitmentExists(commitmentId);
         Commitment memory c = Commitment({
             taskId: taskId,
@@ -132,7 +133,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
             bundleSize: bundleSize,
             claimedScore: claimedScore
         });
-        _commitments[commitmentId] = keccak256(abi.encode(c));
+        _commitments[commitmentId] = GameIds.hash(c);
         emit RootCommitted(commitmentId, taskId, msg.sender, c, uri);
     }
 
@@ -170,7 +171,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         (disputeId, d) = _open(commitment, leafIndex);
         d.revealDeadline = _now() + _revealWindow;
         d.status = DisputeStatus.AwaitingReveal;
-        _disputes[disputeId] = _hashDispute(d);
+        _disputes[disputeId] = GameIds.hash(d);
         emit DisputeOpened(disputeId, d.commitmentId, msg.sender, d);
     }
 
@@ -193,7 +194,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         emit DisputeOpened(disputeId, d.commitmentId, msg.sender, d);
         emit LeafRevealed(disputeId, msg.sender, leafData, d);
         if (_wellFormed(leafData, d.taskId, d.provider, leafIndex, d.leafCount)) {
-            _disputes[disputeId] = _hashDispute(d);
+            _disputes[disputeId] = GameIds.hash(d);
         } else {
             _close(disputeId, d, DisputeStatus.ProviderAtFault, Cause.MalformedLeaf, 0, 0);
         }
@@ -217,7 +218,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         d.status = DisputeStatus.Voting;
         emit LeafRevealed(did, msg.sender, leafData, d);
         if (_wellFormed(leafData, d.taskId, d.provider, d.leafIndex, d.leafCount)) {
-            _disputes[did] = _hashDispute(d);
+            _disputes[did] = GameIds.hash(d);
         } else {
             _close(did, d, DisputeStatus.ProviderAtFault, Cause.MalformedLeaf, 0, 0);
         }
@@ -341,7 +342,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
 
     /// @inheritdoc IDisputeGame
     function taskIdOf(TaskSpec calldata spec) external view returns (bytes32) {
-        return _taskId(spec);
+        return GameIds.taskId(spec);
     }
 
     /// @inheritdoc IDisputeGame
@@ -350,12 +351,12 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         view
         returns (bytes32)
     {
-        return _commitmentId(taskId, provider, root, leafCount);
+        return GameIds.commitmentId(taskId, provider, root, leafCount);
     }
 
     /// @inheritdoc IDisputeGame
     function disputeIdOf(bytes32 commitmentId, uint32 leafIndex) external pure returns (bytes32) {
-        return _disputeId(commitmentId, leafIndex);
+        return GameIds.disputeId(commitmentId, leafIndex);
     }
 
     /// @inheritdoc IDisputeGame
@@ -440,7 +441,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         if (leafIndex >= commitment.leafCount) revert LeafIndexOutOfRange(leafIndex, commitment.leafCount);
         uint96 challengerBond = _tasks[commitment.taskId].challengerBond;
         if (msg.value != challengerBond) revert WrongBond(msg.value, challengerBond);
-        disputeId = _disputeId(cid, leafIndex);
+        disputeId = GameIds.disputeId(cid, leafIndex);
         if (_disputes[disputeId] != bytes32(0)) revert DisputeExists(disputeId);
         // At most one dispute per leaf and leafCount < 2^32, so the counter cannot overflow.
         unchecked {
@@ -504,7 +505,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         }
         _commitmentStates[cid] = s;
         d.status = status;
-        _disputes[did] = _hashDispute(d);
+        _disputes[did] = GameIds.hash(d);
         emit DisputeResolved(did, cid, cause, stakeFor, eligible, d);
         if (slashProvider) {
             // Last, after every state write: the service manager is trusted (immutable, set at
@@ -643,33 +644,13 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     }
 
     function _loadCommitment(Commitment calldata c) private view returns (bytes32 cid) {
-        cid = _commitmentId(c.taskId, c.provider, c.root, c.leafCount);
-        if (_commitments[cid] != keccak256(abi.encode(c))) revert CommitmentMismatch(cid);
+        cid = GameIds.commitmentId(c.taskId, c.provider, c.root, c.leafCount);
+        if (_commitments[cid] != GameIds.hashCalldata(c)) revert CommitmentMismatch(cid);
     }
 
     function _loadDispute(Dispute calldata d) private view returns (bytes32 did) {
-        did = _disputeId(d.commitmentId, d.leafIndex);
-        if (_disputes[did] != keccak256(abi.encode(d))) revert DisputeMismatch(did);
-    }
-
-    function _hashDispute(Dispute memory d) private pure returns (bytes32) {
-        return keccak256(abi.encode(d));
-    }
-
-    function _taskId(TaskSpec calldata spec) private view returns (bytes32) {
-        return keccak256(abi.encode(block.chainid, address(this), spec));
-    }
-
-    function _commitmentId(bytes32 taskId, address provider, bytes32 root, uint32 leafCount)
-        private
-        view
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(block.chainid, address(this), taskId, provider, root, leafCount));
-    }
-
-    function _disputeId(bytes32 commitmentId, uint32 leafIndex) private pure returns (bytes32) {
-        return keccak256(abi.encode(commitmentId, leafIndex));
+        did = GameIds.disputeId(d.commitmentId, d.leafIndex);
+        if (_disputes[did] != GameIds.hashCalldata(d)) revert DisputeMismatch(did);
     }
 
     function _verdictDigest(bytes32 disputeId, bytes32 leafHash, Outcome outcome)

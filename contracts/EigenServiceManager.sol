@@ -3,12 +3,12 @@ pragma solidity ^0.8.24;
 
 import {EigenTypes, IAllocationManager} from "./interfaces/IEigenLayerCore.sol";
 import {IEigenServiceManager} from "./interfaces/IEigenServiceManager.sol";
-import {IServiceManager} from "./interfaces/IServiceManager.sol";
+import {IOperatorSet} from "./interfaces/IOperatorSet.sol";
 import {StakeHistory} from "./libraries/StakeHistory.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /// @title EigenServiceManager
-/// @notice EigenLayer back end of IServiceManager. This contract is the AVS: it owns verbench's
+/// @notice EigenLayer back end of IOperatorSet. This contract is the AVS: it owns verbench's
 /// operator set in the AllocationManager and is that set's registrar. An operator's weight is
 /// the stake it allocated to the set that stays slashable through a full deallocation delay
 /// (`getMinimumSlashableStake` at `block.number + DEALLOCATION_DELAY`, summed over the set's
@@ -18,9 +18,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 /// the AVS. Slashed shares are burned by the core (nothing is paid out here); challengers are
 /// paid from the provider's ETH bond, which the dispute game keeps. Nothing is configurable
 /// after deployment.
-// The two payable functions of IServiceManager always revert here, so no ether can arrive.
-// slither-disable-next-line locked-ether
-contract EigenServiceManager is IServiceManager, IEigenServiceManager {
+contract EigenServiceManager is IOperatorSet, IEigenServiceManager {
     using StakeHistory for StakeHistory.Book;
 
     uint256 private constant WAD = 1e18;
@@ -119,7 +117,7 @@ contract EigenServiceManager is IServiceManager, IEigenServiceManager {
     // Slashing
     // ---------------------------------------------------------------------------------------
 
-    /// @inheritdoc IServiceManager
+    /// @inheritdoc IOperatorSet
     /// @dev Never reverts because the core refuses: the dispute game must always be able to
     /// resolve. A failed slash is logged (`SlashFailed`) and counts as 0.
     function slash(address operator, uint256 wad, string calldata reason) external returns (uint256 amount) {
@@ -160,63 +158,25 @@ contract EigenServiceManager is IServiceManager, IEigenServiceManager {
     }
 
     // ---------------------------------------------------------------------------------------
-    // Native-stake functions of IServiceManager: stake lives in EigenLayer here
-    // ---------------------------------------------------------------------------------------
-
-    /// @inheritdoc IServiceManager
-    function registerOperator() external payable {
-        revert NotSupported();
-    }
-
-    /// @inheritdoc IServiceManager
-    function depositStake() external payable {
-        revert NotSupported();
-    }
-
-    /// @inheritdoc IServiceManager
-    function deregisterOperator() external pure {
-        revert NotSupported();
-    }
-
-    /// @inheritdoc IServiceManager
-    function withdrawStake() external pure {
-        revert NotSupported();
-    }
-
-    /// @inheritdoc IServiceManager
-    function claimSlashed() external pure {
-        revert NotSupported();
-    }
-
-    // ---------------------------------------------------------------------------------------
     // Views
     // ---------------------------------------------------------------------------------------
 
-    /// @inheritdoc IServiceManager
+    /// @inheritdoc IOperatorSet
     function isOperator(address operator) external view returns (bool) {
         return _registered[operator];
     }
 
-    /// @inheritdoc IServiceManager
+    /// @inheritdoc IOperatorSet
     function stakeAt(address operator, uint48 timestamp) external view returns (uint256) {
         return _history.at(operator, timestamp);
     }
 
-    /// @inheritdoc IServiceManager
+    /// @inheritdoc IOperatorSet
     function totalStakeAt(uint48 timestamp) external view returns (uint256) {
         return _history.totalAt(timestamp);
     }
 
-    /// @inheritdoc IServiceManager
-    /// @dev `stake` is the latest checkpointed weight (capped at 2^96-1); unbonding is tracked
-    /// by the core's deallocation queue, not here, so it reads 0.
-    function operatorInfo(address operator) external view returns (Operator memory info) {
-        uint256 w = _history.latest(operator);
-        info.stake = w > type(uint96).max ? type(uint96).max : SafeCast.toUint96(w);
-        info.registered = _registered[operator];
-    }
-
-    /// @inheritdoc IServiceManager
+    /// @inheritdoc IOperatorSet
     /// @dev The core's deallocation delay (blocks) times the lower bound on seconds per block: a
     /// deregistered or deallocating operator stays slashable at least this long.
     function unbondingDelay() external view returns (uint48) {
@@ -224,25 +184,14 @@ contract EigenServiceManager is IServiceManager, IEigenServiceManager {
         return secs > type(uint48).max ? type(uint48).max : SafeCast.toUint48(secs);
     }
 
-    /// @inheritdoc IServiceManager
-    function minStake() external pure returns (uint256) {
-        return 0;
-    }
-
-    /// @inheritdoc IServiceManager
+    /// @inheritdoc IOperatorSet
     function disputeGame() external view returns (address) {
         return _disputeGame;
     }
 
-    /// @inheritdoc IServiceManager
-    /// @dev Slashed shares are burned by the core: there is no receiver.
-    function slashReceiver() external pure returns (address) {
-        return address(0);
-    }
-
-    /// @inheritdoc IServiceManager
-    function slashedPending() external pure returns (uint256) {
-        return 0;
+    /// @inheritdoc IOperatorSet
+    function backend() external pure returns (Backend) {
+        return Backend.EigenLayer;
     }
 
     /// @inheritdoc IEigenServiceManager

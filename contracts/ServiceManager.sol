@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IOperatorSet} from "./interfaces/IOperatorSet.sol";
 import {IServiceManager} from "./interfaces/IServiceManager.sol";
 import {StakeHistory} from "./libraries/StakeHistory.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 /// @title ServiceManager
-/// @notice Self-contained back end of IServiceManager: operators post native ETH as stake here.
+/// @notice Native back end of IOperatorSet (with the IServiceManager extension): operators post native ETH as stake here.
 /// Stake is checkpointed by timestamp (StakeHistory), so a dispute can weigh votes by the stake
 /// held at the second before it opened. Nothing is configurable after deployment.
-contract ServiceManager is IServiceManager, ReentrancyGuardTransient {
+contract ServiceManager is IOperatorSet, IServiceManager, ReentrancyGuardTransient {
     using StakeHistory for StakeHistory.Book;
 
     uint256 private constant WAD = 1e18;
@@ -98,7 +99,7 @@ contract ServiceManager is IServiceManager, ReentrancyGuardTransient {
     // Slashing
     // ---------------------------------------------------------------------------------------
 
-    /// @inheritdoc IServiceManager
+    /// @inheritdoc IOperatorSet
     function slash(address operator, uint256 wad, string calldata reason) external returns (uint256 amount) {
         if (msg.sender != _disputeGame) revert NotDisputeGame();
         if (wad == 0 || wad > WAD) revert InvalidWad(wad);
@@ -138,17 +139,17 @@ contract ServiceManager is IServiceManager, ReentrancyGuardTransient {
     // Views
     // ---------------------------------------------------------------------------------------
 
-    /// @inheritdoc IServiceManager
+    /// @inheritdoc IOperatorSet
     function isOperator(address operator) external view returns (bool) {
         return _operators[operator].registered;
     }
 
-    /// @inheritdoc IServiceManager
+    /// @inheritdoc IOperatorSet
     function stakeAt(address operator, uint48 timestamp) external view returns (uint256) {
         return _history.at(operator, timestamp);
     }
 
-    /// @inheritdoc IServiceManager
+    /// @inheritdoc IOperatorSet
     function totalStakeAt(uint48 timestamp) external view returns (uint256) {
         return _history.totalAt(timestamp);
     }
@@ -158,7 +159,7 @@ contract ServiceManager is IServiceManager, ReentrancyGuardTransient {
         return _operators[operator];
     }
 
-    /// @inheritdoc IServiceManager
+    /// @inheritdoc IOperatorSet
     function unbondingDelay() external view returns (uint48) {
         return _unbondingDelay;
     }
@@ -168,7 +169,7 @@ contract ServiceManager is IServiceManager, ReentrancyGuardTransient {
         return _minStake;
     }
 
-    /// @inheritdoc IServiceManager
+    /// @inheritdoc IOperatorSet
     function disputeGame() external view returns (address) {
         return _disputeGame;
     }
@@ -176,6 +177,11 @@ contract ServiceManager is IServiceManager, ReentrancyGuardTransient {
     /// @inheritdoc IServiceManager
     function slashReceiver() external view returns (address) {
         return _slashReceiver;
+    }
+
+    /// @inheritdoc IOperatorSet
+    function backend() external pure returns (Backend) {
+        return Backend.Native;
     }
 
     /// @inheritdoc IServiceManager

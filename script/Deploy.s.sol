@@ -3,11 +3,12 @@ pragma solidity ^0.8.24;
 
 import {DisputeGame} from "../contracts/DisputeGame.sol";
 import {ServiceManager} from "../contracts/ServiceManager.sol";
-import {IServiceManager} from "../contracts/interfaces/IServiceManager.sol";
+import {IOperatorSet} from "../contracts/interfaces/IOperatorSet.sol";
 import {Vm} from "../test/utils/Vm.sol";
 
 /// @notice Deploys the ServiceManager and the DisputeGame and writes their addresses to
-/// `deployments/<chainId>.json`.
+/// `deployments/<chainId>.json` of this checkout. To deploy either back end to any RPC and write
+/// the file elsewhere, use `verbench-devnet deploy --backend native|eigenlayer --out <file>`.
 ///
 /// `forge script script/Deploy.s.sol --rpc-url $RPC --broadcast --private-key $KEY`
 ///
@@ -35,13 +36,14 @@ contract Deploy {
         // The ServiceManager names its only slasher, the game, deployed right after it.
         address predicted = vm.computeCreateAddress(deployer, vm.getNonce(deployer) + 1);
         sm = new ServiceManager(predicted, treasury, unbondingDelay, minStake);
-        game = new DisputeGame(
-            IServiceManager(address(sm)), treasury, share, quorum, revealWindow, votingPeriod
-        );
+        game = new DisputeGame(IOperatorSet(address(sm)), treasury, share, quorum, revealWindow, votingPeriod);
         require(address(game) == predicted, "Deploy: game address prediction failed");
         vm.stopBroadcast();
 
+        // The same fields as the Rust deployer's `Deployment` (crates/chain/src/deploy.rs); the
+        // chain crate's tests compare the two.
         string memory key = "deployment";
+        vm.serializeString(key, "backend", "native");
         vm.serializeUint(key, "chainId", block.chainid);
         vm.serializeAddress(key, "deployer", deployer);
         vm.serializeAddress(key, "treasury", treasury);

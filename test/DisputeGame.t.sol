@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {DisputeGame} from "../contracts/DisputeGame.sol";
 import {ServiceManager} from "../contracts/ServiceManager.sol";
 import {IDisputeGame} from "../contracts/interfaces/IDisputeGame.sol";
+import {IOperatorSet} from "../contracts/interfaces/IOperatorSet.sol";
 import {IServiceManager} from "../contracts/interfaces/IServiceManager.sol";
 import {Merkle} from "../contracts/libraries/Merkle.sol";
 import {Deployers} from "./utils/Deployers.sol";
@@ -32,7 +33,7 @@ contract DisputeGameTest is Deployers {
         uint32 reveal_,
         uint32 voting
     ) internal returns (DisputeGame) {
-        return new DisputeGame(IServiceManager(sm_), treasury_, share, quorum, reveal_, voting);
+        return new DisputeGame(IOperatorSet(sm_), treasury_, share, quorum, reveal_, voting);
     }
 
     function test_constructor_setsParameters() public view {
@@ -1152,7 +1153,7 @@ contract DisputeGameFuzzTest is Deployers {
         address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
         ServiceManager sm2 = new ServiceManager(predicted, treasury, UNBONDING_DELAY, MIN_STAKE);
         game = new DisputeGame(
-            IServiceManager(address(sm2)),
+            IOperatorSet(address(sm2)),
             treasury,
             CHALLENGER_SHARE_BPS,
             QUORUM_BPS,

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {EigenServiceManager} from "../contracts/EigenServiceManager.sol";
 import {IAllocationManager} from "../contracts/interfaces/IEigenLayerCore.sol";
 import {IEigenServiceManager} from "../contracts/interfaces/IEigenServiceManager.sol";
+import {IOperatorSet} from "../contracts/interfaces/IOperatorSet.sol";
 import {IServiceManager} from "../contracts/interfaces/IServiceManager.sol";
 import {ScriptedAllocationManager} from "./utils/ScriptedAllocationManager.sol";
 import {Test} from "./utils/Test.sol";
@@ -45,7 +46,6 @@ contract EigenServiceManagerTest is Test {
         vm.assertEq(keccak256(bytes(am.metadataURI())), keccak256("uri"), "metadata first");
         vm.assertEq(uint256(esm.unbondingDelay()), 100 * 12, "delay = blocks x seconds per block");
         vm.assertEq(esm.disputeGame(), game, "game");
-        vm.assertEq(esm.slashReceiver(), address(0), "burned by the core");
     }
 
     function test_constructorRejectsUnsortedOrEmptyStrategies() public {
@@ -56,7 +56,7 @@ contract EigenServiceManagerTest is Test {
         new EigenServiceManager(IAllocationManager(address(am)), game, bad, SET, 12, "uri");
         vm.expectRevert(IEigenServiceManager.InvalidStrategies.selector);
         new EigenServiceManager(IAllocationManager(address(am)), game, new address[](0), SET, 12, "uri");
-        vm.expectRevert(IServiceManager.InvalidParameter.selector);
+        vm.expectRevert(IOperatorSet.InvalidParameter.selector);
         new EigenServiceManager(IAllocationManager(address(am)), game, strategies, SET, 0, "uri");
     }
 
@@ -66,7 +66,7 @@ contract EigenServiceManagerTest is Test {
         vm.assertTrue(esm.isOperator(alice), "registered");
         // Weight sums the strategies (1 wei in the second one here).
         vm.assertEq(esm.currentWeight(alice), 10 ether + 1, "weight");
-        vm.expectRevert(abi.encodeWithSelector(IServiceManager.FutureLookup.selector, START));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorSet.FutureLookup.selector, START));
         esm.stakeAt(alice, START);
         vm.warp(START + 1);
         vm.assertEq(esm.stakeAt(alice, START), 10 ether + 1, "alice at START");
@@ -118,13 +118,13 @@ contract EigenServiceManagerTest is Test {
 
     function test_onlyTheGameSlashesWithAValidWad() public {
         _join(alice, 10 ether);
-        vm.expectRevert(IServiceManager.NotDisputeGame.selector);
+        vm.expectRevert(IOperatorSet.NotDisputeGame.selector);
         esm.slash(alice, 1e17, "x");
         vm.prank(game);
-        vm.expectRevert(abi.encodeWithSelector(IServiceManager.InvalidWad.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorSet.InvalidWad.selector, 0));
         esm.slash(alice, 0, "x");
         vm.prank(game);
-        vm.expectRevert(abi.encodeWithSelector(IServiceManager.InvalidWad.selector, 1e18 + 1));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorSet.InvalidWad.selector, 1e18 + 1));
         esm.slash(alice, 1e18 + 1, "x");
     }
 
@@ -161,25 +161,26 @@ contract EigenServiceManagerTest is Test {
         _join(alice, 10 ether);
         vm.prank(game);
         (bool ok, bytes memory ret) =
-            address(esm).call{gas: 300_000}(abi.encodeCall(IServiceManager.slash, (alice, 1e17, "fault")));
+            address(esm).call{gas: 300_000}(abi.encodeCall(IOperatorSet.slash, (alice, 1e17, "fault")));
         vm.assertFalse(ok, "reverted");
         vm.assertEq(bytes4(ret), IEigenServiceManager.InsufficientGas.selector, "InsufficientGas");
         vm.assertEq(am.slashCalls(), 0, "core not called");
     }
 
-    function test_nativeStakeFunctionsDoNotExistHere() public {
+    function test_isTheEigenLayerBackEndWithoutNativeStakeFunctions() public {
+        vm.assertEq(uint256(esm.backend()), uint256(IOperatorSet.Backend.EigenLayer), "backend");
         vm.deal(alice, 1 ether);
         vm.startPrank(alice);
-        vm.expectRevert(IEigenServiceManager.NotSupported.selector);
-        esm.registerOperator{value: 1 ether}();
-        vm.expectRevert(IEigenServiceManager.NotSupported.selector);
-        esm.depositStake{value: 1}();
-        vm.expectRevert(IEigenServiceManager.NotSupported.selector);
-        esm.deregisterOperator();
-        vm.expectRevert(IEigenServiceManager.NotSupported.selector);
-        esm.withdrawStake();
-        vm.expectRevert(IEigenServiceManager.NotSupported.selector);
-        esm.claimSlashed();
+        // The native extension's functions are not part of this contract, and no ether is taken.
+        bytes[3] memory calls = [
+            abi.encodeCall(IServiceManager.registerOperator, ()),
+            abi.encodeCall(IServiceManager.depositStake, ()),
+            abi.encodeCall(IServiceManager.claimSlashed, ())
+        ];
+        for (uint256 i; i < calls.length; ++i) {
+            (bool ok,) = address(esm).call{value: 1}(calls[i]);
+            vm.assertFalse(ok, "native-stake call accepted");
+        }
         vm.stopPrank();
         vm.assertEq(address(esm).balance, 0, "no ether kept");
     }

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ServiceManager} from "../contracts/ServiceManager.sol";
+import {IOperatorSet} from "../contracts/interfaces/IOperatorSet.sol";
 import {IServiceManager} from "../contracts/interfaces/IServiceManager.sol";
 import {Deployers} from "./utils/Deployers.sol";
 
@@ -15,16 +16,20 @@ contract ServiceManagerTest is Deployers {
         vm.deal(op, 1000 ether);
     }
 
+    function test_isTheNativeBackEnd() public view {
+        vm.assertEq(uint256(sm.backend()), uint256(IOperatorSet.Backend.Native), "backend");
+    }
+
     function test_constructor_revertsOnInvalidParameters() public {
-        vm.expectRevert(IServiceManager.InvalidParameter.selector);
+        vm.expectRevert(IOperatorSet.InvalidParameter.selector);
         new ServiceManager(address(0), treasury, 1, 1);
-        vm.expectRevert(IServiceManager.InvalidParameter.selector);
+        vm.expectRevert(IOperatorSet.InvalidParameter.selector);
         new ServiceManager(address(game), address(0), 1, 1);
-        vm.expectRevert(IServiceManager.InvalidParameter.selector);
+        vm.expectRevert(IOperatorSet.InvalidParameter.selector);
         new ServiceManager(address(game), treasury, 0, 1);
-        vm.expectRevert(IServiceManager.InvalidParameter.selector);
+        vm.expectRevert(IOperatorSet.InvalidParameter.selector);
         new ServiceManager(address(game), treasury, 1, 0);
-        vm.expectRevert(IServiceManager.InvalidParameter.selector);
+        vm.expectRevert(IOperatorSet.InvalidParameter.selector);
         new ServiceManager(address(game), treasury, 1, uint256(type(uint96).max) + 1);
     }
 
@@ -140,15 +145,15 @@ contract ServiceManagerTest is Deployers {
     }
 
     function test_slash_onlyDisputeGame() public {
-        vm.expectRevert(IServiceManager.NotDisputeGame.selector);
+        vm.expectRevert(IOperatorSet.NotDisputeGame.selector);
         sm.slash(op, 1e18, "no");
     }
 
     function test_slash_revertsOnInvalidWad() public {
         vm.startPrank(address(game));
-        vm.expectRevert(abi.encodeWithSelector(IServiceManager.InvalidWad.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorSet.InvalidWad.selector, 0));
         sm.slash(op, 0, "zero");
-        vm.expectRevert(abi.encodeWithSelector(IServiceManager.InvalidWad.selector, 1e18 + 1));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorSet.InvalidWad.selector, 1e18 + 1));
         sm.slash(op, 1e18 + 1, "too much");
         vm.stopPrank();
     }
@@ -158,7 +163,7 @@ contract ServiceManagerTest is Deployers {
         sm.registerOperator{value: 4 ether}();
         vm.prank(address(game));
         vm.expectEmit(address(sm));
-        emit IServiceManager.OperatorSlashed(op, 0.5e18, 2 ether, "half");
+        emit IOperatorSet.OperatorSlashed(op, 0.5e18, 2 ether, "half");
         uint256 amount = sm.slash(op, 0.5e18, "half");
         vm.assertEq(amount, 2 ether, "half of active");
         vm.prank(op);
@@ -178,9 +183,9 @@ contract ServiceManagerTest is Deployers {
 
     function test_stakeAt_revertsOnFutureLookup() public {
         uint48 t = uint48(block.timestamp);
-        vm.expectRevert(abi.encodeWithSelector(IServiceManager.FutureLookup.selector, t));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorSet.FutureLookup.selector, t));
         sm.stakeAt(op, t);
-        vm.expectRevert(abi.encodeWithSelector(IServiceManager.FutureLookup.selector, t));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorSet.FutureLookup.selector, t));
         sm.totalStakeAt(t);
     }
 

@@ -25,10 +25,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for _ in $(seq 1 100); do
-  "$bin/cast" chain-id --rpc-url "$rpc" >/dev/null 2>&1 && break
+# Wait for anvil (up to 60 s: it starts slowly on a loaded machine).
+up=0
+for _ in $(seq 1 600); do
+  "$bin/cast" chain-id --rpc-url "$rpc" >/dev/null 2>&1 && { up=1; break; }
   sleep 0.1
 done
+[ "$up" = 1 ] || { echo "anvil did not answer on $rpc within 60 s:" >&2; cat "$log" >&2; exit 1; }
 
 # anvil's first development account (public, well-known test key).
 key=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
@@ -45,4 +48,11 @@ slasher=$("$bin/cast" call "$sm" 'disputeGame()(address)' --rpc-url "$rpc")
 [ "${slasher,,}" = "${game,,}" ] || { echo "service manager's slasher $slasher is not the game $game" >&2; exit 1; }
 manager=$("$bin/cast" call "$game" 'serviceManager()(address)' --rpc-url "$rpc")
 [ "${manager,,}" = "${sm,,}" ] || { echo "game's service manager $manager is not $sm" >&2; exit 1; }
+# anvil's addresses are deterministic: the script must write exactly the committed file (which the
+# chain crate's tests compare with the Rust deployer's output, so both writers agree).
+if [ "$had_file" = 1 ] && ! cmp -s "$out" "$log.keep"; then
+  echo "script/Deploy.s.sol wrote a $out that differs from the committed one:" >&2
+  diff "$log.keep" "$out" >&2 || true
+  exit 1
+fi
 echo "deployed on anvil (chain $chain_id): ServiceManager $sm, DisputeGame $game"

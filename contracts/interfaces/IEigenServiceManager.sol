@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title IEigenServiceManager
-/// @notice What the EigenLayer back end adds to IServiceManager: it is the AVS (the identity that
+/// @notice What the EigenLayer back end adds to IOperatorSet: it is the AVS (the identity that
 /// owns verbench's operator set in the AllocationManager) and the set's registrar. Operators
 /// join through `AllocationManager.registerForOperatorSets`, which calls `registerOperator` here;
 /// their weight is the stake they allocated to the set that stays slashable for a full
@@ -17,8 +17,6 @@ interface IEigenServiceManager {
 
     /// @notice Thrown when anyone but the AllocationManager calls a registrar callback.
     error NotAllocationManager();
-    /// @notice Thrown by IServiceManager's native-stake functions, which this back end lacks.
-    error NotSupported();
     /// @notice Thrown when a registrar callback names another AVS or another operator set.
     error WrongOperatorSet(address avs, uint32[] operatorSetIds);
     /// @notice Thrown when `slash` is called with less gas than the core's slash may need: a

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IServiceManager} from "../interfaces/IServiceManager.sol";
+import {IOperatorSet} from "../interfaces/IOperatorSet.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
@@ -36,13 +36,13 @@ library StakeHistory {
 
     /// @notice `operator`'s stake at the end of second `timestamp` (strictly in the past).
     function at(Book storage book, address operator, uint48 timestamp) internal view returns (uint256) {
-        if (timestamp >= block.timestamp) revert IServiceManager.FutureLookup(timestamp);
+        if (timestamp >= block.timestamp) revert IOperatorSet.FutureLookup(timestamp);
         return book.byOperator[operator].upperLookupRecent(timestamp);
     }
 
     /// @notice The sum of all stakes at the end of second `timestamp` (strictly in the past).
     function totalAt(Book storage book, uint48 timestamp) internal view returns (uint256) {
-        if (timestamp >= block.timestamp) revert IServiceManager.FutureLookup(timestamp);
+        if (timestamp >= block.timestamp) revert IOperatorSet.FutureLookup(timestamp);
         return book.total.upperLookupRecent(timestamp);
     }
 }

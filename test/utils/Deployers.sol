@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {DisputeGame} from "../../contracts/DisputeGame.sol";
 import {ServiceManager} from "../../contracts/ServiceManager.sol";
 import {IDisputeGame} from "../../contracts/interfaces/IDisputeGame.sol";
+import {IOperatorSet} from "../../contracts/interfaces/IOperatorSet.sol";
 import {IServiceManager} from "../../contracts/interfaces/IServiceManager.sol";
 import {Merkle} from "../../contracts/libraries/Merkle.sol";
 import {MerkleBuilder} from "./MerkleBuilder.sol";
@@ -50,7 +51,7 @@ abstract contract Deployers is Test {
         address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
         sm = new ServiceManager(predicted, treasury, UNBONDING_DELAY, MIN_STAKE);
         game = new DisputeGame(
-            IServiceManager(address(sm)),
+            IOperatorSet(address(sm)),
             treasury,
             CHALLENGER_SHARE_BPS,
             QUORUM_BPS,

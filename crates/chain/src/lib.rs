@@ -26,6 +26,10 @@ pub mod bindings {
     );
     alloy::sol!(
         #[sol(rpc, all_derives)]
+        "../../contracts/interfaces/IOperatorSet.sol"
+    );
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
         "../../contracts/interfaces/IServiceManager.sol"
     );
     alloy::sol!(
@@ -56,13 +60,16 @@ pub mod bindings {
 }
 
 /// Renders a contract error, decoding verbench's custom errors by name where the revert data
-/// matches one (`IDisputeGame` or `IServiceManager`), never as raw bytes alone.
+/// matches one (`IDisputeGame`, `IOperatorSet`, `IServiceManager` or `IEigenServiceManager`), never as raw bytes alone.
 pub fn decode_revert(error: &alloy::contract::Error) -> String {
     use bindings::{
         IDisputeGame::IDisputeGameErrors, IEigenServiceManager::IEigenServiceManagerErrors,
-        IServiceManager::IServiceManagerErrors,
+        IOperatorSet::IOperatorSetErrors, IServiceManager::IServiceManagerErrors,
     };
     if let Some(decoded) = error.as_decoded_interface_error::<IDisputeGameErrors>() {
+        return format!("reverted: {decoded:?}");
+    }
+    if let Some(decoded) = error.as_decoded_interface_error::<IOperatorSetErrors>() {
         return format!("reverted: {decoded:?}");
     }
     if let Some(decoded) = error.as_decoded_interface_error::<IServiceManagerErrors>() {

@@ -1,8 +1,9 @@
 //! The contract's derivations and rules, computed off chain in one place (docs/protocol.md,
-//! "Identifiers" and "Verdicts"). Each is checked against the contract's own view functions on
-//! anvil (`tests/it`): `taskIdOf`, `commitmentIdOf`, `disputeIdOf`.
+//! "Identifiers" and "Verdicts"); the Solidity side is `contracts/libraries/GameIds.sol`. Each is
+//! checked against the contract's own view functions on anvil (`tests/it`): `taskIdOf`,
+//! `commitmentIdOf`, `disputeIdOf`, `commitmentHash`, `disputeHash`.
 
-use crate::bindings::IDisputeGame::{Commitment, TaskSpec};
+use crate::bindings::IDisputeGame::{Commitment, Dispute, TaskSpec};
 use alloy::primitives::{keccak256, Address, B256, U256};
 use alloy::sol_types::SolValue;
 
@@ -41,6 +42,16 @@ pub fn commitment_id_of(chain_id: u64, game: Address, c: &Commitment) -> B256 {
 /// `keccak256(abi.encode(commitmentId, leafIndex))`: one dispute per leaf.
 pub fn dispute_id(commitment_id: B256, leaf_index: u32) -> B256 {
     keccak256((commitment_id, U256::from(leaf_index)).abi_encode())
+}
+
+/// What the game stores for a commitment: `keccak256(abi.encode(c))`.
+pub fn commitment_hash(c: &Commitment) -> B256 {
+    keccak256(c.abi_encode())
+}
+
+/// What the game stores for a dispute: `keccak256(abi.encode(d))`.
+pub fn dispute_hash(d: &Dispute) -> B256 {
+    keccak256(d.abi_encode())
 }
 
 /// Basis points in a whole.

@@ -1,5 +1,7 @@
 //! `verbench-devnet`: the EigenLayer back end on a local chain.
 //!
+//! - `deploy`: deploys verbench (either back end) on a running chain and writes the deployment
+//!   file where the user says;
 //! - `up`: deploys the EigenLayer core and verbench's EigenLayer back end on a running dev chain
 //!   (anvil) and writes `deployments/<chainId>.json`;
 //! - `onboard`: takes an operator from nothing to allocated, weighted stake in verbench's set;
@@ -17,7 +19,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use verbench_chain::{
-    deploy::{DeployParams, Deployment},
+    deploy::{Backend, DeployParams, Deployment},
     eigen,
     keys::{load_signer, KeySource},
     local,
@@ -47,10 +49,73 @@ struct Chain {
         default_value = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
     )]
     dev_private_key: String,
+    /// Sign with this encrypted keystore instead (any chain); its password is read from
+    /// VERBENCH_KEYSTORE_PASSWORD.
+    #[arg(long)]
+    keystore: Option<PathBuf>,
+}
+
+/// The contracts' parameters (defaults as in `script/Deploy.s.sol`).
+#[derive(clap::Args)]
+struct Params {
+    /// Seconds a provider has to reveal a disputed leaf.
+    #[arg(long, default_value_t = DeployParams::default().reveal_window)]
+    reveal_window: u32,
+    /// Seconds operators have to reach a verdict once the leaf is known.
+    #[arg(long, default_value_t = DeployParams::default().voting_period)]
+    voting_period: u32,
+    /// Native back end: seconds a leaving operator stays slashable.
+    #[arg(long, default_value_t = DeployParams::default().unbonding_delay)]
+    unbonding_delay: u64,
+    /// Native back end: minimum operator stake, in whole ether (18 decimals).
+    #[arg(long, default_value = "1")]
+    min_stake: String,
+    /// Share of a slashed provider bond paid to the challenger, basis points (below 10000).
+    #[arg(long, default_value_t = DeployParams::default().challenger_share_bps)]
+    challenger_share_bps: u16,
+    /// Stake share a verdict needs, basis points.
+    #[arg(long, default_value_t = DeployParams::default().quorum_bps)]
+    quorum_bps: u16,
+    /// Receiver of confiscated shares (default: the deployer).
+    #[arg(long)]
+    treasury: Option<Address>,
+}
+
+impl Params {
+    fn deploy_params(&self) -> anyhow::Result<DeployParams> {
+        Ok(DeployParams {
+            treasury: self.treasury,
+            unbonding_delay: self.unbonding_delay,
+            min_stake: parse_ether(&self.min_stake)
+                .with_context(|| format!("--min-stake {}", self.min_stake))?,
+            challenger_share_bps: self.challenger_share_bps,
+            quorum_bps: self.quorum_bps,
+            reveal_window: self.reveal_window,
+            voting_period: self.voting_period,
+        })
+    }
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Deploy verbench on a running chain (native: ServiceManager + DisputeGame; eigenlayer: the
+    /// EigenLayer core too, development chains only) and write the deployment file to --out.
+    Deploy {
+        #[command(flatten)]
+        chain: Chain,
+        /// Which operator set backs the game.
+        #[arg(long, value_enum, default_value_t = Backend::Native)]
+        backend: Backend,
+        /// Where to write the deployment file (`--deployment` of verbench-submit, `deployment`
+        /// of the challenger's config).
+        #[arg(long)]
+        out: PathBuf,
+        /// Overwrite --out if it exists.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        params: Params,
+    },
     /// Deploy the EigenLayer core and verbench on a running dev chain.
     Up {
         #[command(flatten)]
@@ -83,10 +148,14 @@ async fn connect(chain: &Chain) -> anyhow::Result<(DynProvider, Address, u64)> {
         .await
         .with_context(|| format!("connecting to {}", chain.rpc_url))?;
     let chain_id = probe.get_chain_id().await.context("eth_chainId")?;
-    let signer = load_signer(
-        &KeySource::DevPlain(chain.dev_private_key.clone()),
-        chain_id,
-    )?;
+    let source = match &chain.keystore {
+        Some(path) => KeySource::Keystore {
+            path: path.clone(),
+            password_env: "VERBENCH_KEYSTORE_PASSWORD".into(),
+        },
+        None => KeySource::DevPlain(chain.dev_private_key.clone()),
+    };
+    let signer = load_signer(&source, chain_id)?;
     let me = signer.address();
     let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
@@ -113,6 +182,30 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Args::parse().command {
+        Command::Deploy {
+            chain,
+            backend,
+            out,
+            force,
+            params,
+        } => {
+            anyhow::ensure!(
+                force || !out.exists(),
+                "{} exists: pass --force to overwrite it",
+                out.display()
+            );
+            let params = params.deploy_params()?;
+            let (provider, me, _) = connect(&chain).await?;
+            let d = match backend {
+                Backend::Native => verbench_chain::deploy::deploy(&provider, me, &params).await?,
+                Backend::EigenLayer => {
+                    deploy(&provider, me, &CoreParams::default(), &params).await?
+                }
+            };
+            d.save(&out)?;
+            println!("{}", serde_json::to_string_pretty(&d)?);
+            println!("{backend} deployment written to {}", out.display());
+        }
         Command::Up {
             chain,
             out,

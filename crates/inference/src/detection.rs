@@ -36,8 +36,26 @@ pub enum Expect {
     Pass,
     /// Every item must fail.
     Fail,
+    /// At least `min_percent` of the items must fail: a cheat only partly separable from honest
+    /// noise on this model, held at its measured level (docs/detection.md).
+    Detect {
+        /// Smallest share of items caught, in percent.
+        min_percent: u8,
+    },
     /// Reported only (the boundary of what can be seen).
     Report,
+}
+
+impl Expect {
+    /// The "must" column.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Pass => "pass".into(),
+            Self::Fail => "fail".into(),
+            Self::Detect { min_percent } => format!("fail >= {min_percent}%"),
+            Self::Report => "report".into(),
+        }
+    }
 }
 
 /// Settings of one matrix run.
@@ -110,9 +128,11 @@ impl Case {
     /// Whether the case met its expectation with both checks combined.
     pub fn ok(&self) -> bool {
         let (_, _, b) = self.passes();
+        let n = self.items.len();
         match self.expect {
-            Expect::Pass => b == self.items.len(),
+            Expect::Pass => b == n,
             Expect::Fail => b == 0,
+            Expect::Detect { min_percent } => (n - b) * 100 >= usize::from(min_percent) * n,
             Expect::Report => true,
         }
     }
@@ -196,39 +216,265 @@ fn normal(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-fn noisy(model: &Llama, rel: f32, seed: u64) -> Result<Llama> {
-    let mut k = 0;
-    model.derive(
-        WeightFormat::DenseF32,
-        model.hash().derived(&format!("noise {rel}")),
-        |_, w| {
-            k += 1;
-            let n = Tensor::from_vec(normal(w.elem_count(), seed + k), w.shape(), w.device())?;
-            Ok(DerivedWeight::Dense((&w + (w.mul(&n)? * rel as f64)?)?))
-        },
-    )
+/// The weights a cheat generates with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Weights {
+    /// The committed (quantized) weights.
+    Committed,
+    /// The committed weights re-quantized to another GGML type.
+    Requantized(GgmlDType),
+    /// Random weights of the same shapes (normal, standard deviation 0.02).
+    Random {
+        /// Noise seed.
+        seed: u64,
+    },
+    /// The committed weights, dense, times `1 + rel * N(0, 1)` per element.
+    Noisy {
+        /// Relative noise.
+        rel: f32,
+        /// Noise seed.
+        seed: u64,
+    },
+    /// The committed weights in f16 (weights and matmul activations).
+    DenseF16,
 }
 
-fn requantized(model: &Llama, dtype: GgmlDType) -> Result<Llama> {
-    model.derive(
-        WeightFormat::Quantized,
-        model.hash().derived(&format!("{dtype:?}")),
-        |_, w| Ok(DerivedWeight::Quantized(QTensor::quantize(&w, dtype)?)),
-    )
+impl Weights {
+    /// The model these weights make from `committed`; the hash is derived, never the committed
+    /// one (a cheat claims the committed hash separately).
+    pub fn build(&self, committed: &Llama) -> Result<Llama> {
+        let mut k = 0;
+        match *self {
+            Self::Committed => Ok(committed.clone()),
+            Self::Requantized(dtype) => committed.derive(
+                WeightFormat::Quantized,
+                committed.hash().derived(&format!("{dtype:?}")),
+                |_, w| Ok(DerivedWeight::Quantized(QTensor::quantize(&w, dtype)?)),
+            ),
+            Self::Random { seed } => committed.derive(
+                WeightFormat::DenseF32,
+                committed.hash().derived("random"),
+                |_, w| {
+                    k += 1;
+                    let n =
+                        Tensor::from_vec(normal(w.elem_count(), seed + k), w.shape(), w.device())?;
+                    Ok(DerivedWeight::Dense((n * 0.02)?.to_dtype(DType::F32)?))
+                },
+            ),
+            Self::Noisy { rel, seed } => committed.derive(
+                WeightFormat::DenseF32,
+                committed.hash().derived(&format!("noise {rel}")),
+                |_, w| {
+                    k += 1;
+                    let n =
+                        Tensor::from_vec(normal(w.elem_count(), seed + k), w.shape(), w.device())?;
+                    Ok(DerivedWeight::Dense((&w + (w.mul(&n)? * rel as f64)?)?))
+                },
+            ),
+            Self::DenseF16 => committed.with_format(WeightFormat::DenseF16),
+        }
+    }
 }
 
-fn random_model(model: &Llama, seed: u64) -> Result<Llama> {
-    let mut k = 0;
-    model.derive(
-        WeightFormat::DenseF32,
-        model.hash().derived("random"),
-        |_, w| {
-            k += 1;
-            let n = Tensor::from_vec(normal(w.elem_count(), seed + k), w.shape(), w.device())?;
-            Ok(DerivedWeight::Dense((n * 0.02)?.to_dtype(DType::F32)?))
-        },
-    )
+/// The prompt a cheat actually generates from (it always claims the task's prompt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptVariant {
+    /// The claimed prompt itself.
+    Claimed,
+    /// The user message under [`OTHER_SYSTEM`].
+    OtherSystem,
+    /// The user message without its first sentence ([`drop_first_sentence`]).
+    FirstSentenceDropped,
 }
+
+/// How a case's records are made on the evaluation half.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Recipe {
+    /// Generated with `weights` from `prompt` with KV cache `kv`. With `disguise` the record
+    /// claims the committed hash and the claimed prompt, with an honest prefill proof for it (the
+    /// prefill is cheap, so detection has to come from the decode chunks and the tokens).
+    Generated {
+        /// Weights.
+        weights: Weights,
+        /// Prompt actually used.
+        prompt: PromptVariant,
+        /// KV cache storage.
+        kv: KvCacheMode,
+        /// Claim the committed model and prompt.
+        disguise: bool,
+    },
+    /// The tokens of that generation (greedy, full cache) with every proof rebuilt by one prefill
+    /// of the committed model over the claimed prompt: TOPLOC cannot see it, the token check can.
+    Cheap {
+        /// Weights.
+        weights: Weights,
+        /// Prompt actually used.
+        prompt: PromptVariant,
+    },
+    /// The next evaluation item's honest output, claimed for this prompt.
+    OtherPromptsOutput,
+    /// One output token replaced mid-sequence (by the next item's token there).
+    TokenChanged,
+    /// The next item's first `n` output tokens appended, proofs rebuilt by prefill.
+    Appended(usize),
+}
+
+/// One row of the matrix: a cheat and what it must do.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CaseSpec {
+    /// Row name.
+    pub name: &'static str,
+    /// What it must do.
+    pub expect: Expect,
+    /// How its records are made.
+    pub recipe: Recipe,
+    /// Run only with [`MatrixConfig::boundary`].
+    pub boundary: bool,
+}
+
+const fn generated(
+    name: &'static str,
+    expect: Expect,
+    weights: Weights,
+    prompt: PromptVariant,
+    kv: KvCacheMode,
+) -> CaseSpec {
+    CaseSpec {
+        name,
+        expect,
+        recipe: Recipe::Generated {
+            weights,
+            prompt,
+            kv,
+            disguise: true,
+        },
+        boundary: false,
+    }
+}
+
+const fn boundary(name: &'static str, weights: Weights, disguise: bool) -> CaseSpec {
+    CaseSpec {
+        name,
+        expect: Expect::Report,
+        recipe: Recipe::Generated {
+            weights,
+            prompt: PromptVariant::Claimed,
+            kv: KvCacheMode::Full,
+            disguise,
+        },
+        boundary: true,
+    }
+}
+
+const fn other(name: &'static str, recipe: Recipe) -> CaseSpec {
+    CaseSpec {
+        name,
+        expect: Expect::Fail,
+        recipe,
+        boundary: false,
+    }
+}
+
+/// The cheats, in report order. The `Detect` levels and the report-only int8 row are what
+/// docs/detection.md measured (full matrix: 49/50, 33/50 and 14/50 caught; int8 0/50).
+pub const CASES: &[CaseSpec] = &[
+    generated(
+        "model swap: Q4_1 -> Q4_0 re-quantized",
+        Expect::Fail,
+        Weights::Requantized(GgmlDType::Q4_0),
+        PromptVariant::Claimed,
+        KvCacheMode::Full,
+    ),
+    generated(
+        "model swap: random model, same shape",
+        Expect::Fail,
+        Weights::Random { seed: 7 },
+        PromptVariant::Claimed,
+        KvCacheMode::Full,
+    ),
+    generated(
+        "prompt: generated under another system prompt",
+        Expect::Detect { min_percent: 90 },
+        Weights::Committed,
+        PromptVariant::OtherSystem,
+        KvCacheMode::Full,
+    ),
+    generated(
+        "prompt: first sentence removed",
+        Expect::Fail,
+        Weights::Committed,
+        PromptVariant::FirstSentenceDropped,
+        KvCacheMode::Full,
+    ),
+    other(
+        "prompt: output attributed to another prompt",
+        Recipe::OtherPromptsOutput,
+    ),
+    other(
+        "output: one token changed mid-sequence",
+        Recipe::TokenChanged,
+    ),
+    other(
+        "output: 8 tokens appended (proofs rebuilt by prefill)",
+        Recipe::Appended(8),
+    ),
+    other(
+        "cheap generation: Q4_0 tokens, proofs by committed prefill",
+        Recipe::Cheap {
+            weights: Weights::Requantized(GgmlDType::Q4_0),
+            prompt: PromptVariant::Claimed,
+        },
+    ),
+    CaseSpec {
+        name: "cheap generation: other-system-prompt tokens, proofs by prefill",
+        expect: Expect::Detect { min_percent: 60 },
+        recipe: Recipe::Cheap {
+            weights: Weights::Committed,
+            prompt: PromptVariant::OtherSystem,
+        },
+        boundary: false,
+    },
+    generated(
+        "precision: KV cache int8 per token+head (absmax scale)",
+        Expect::Report,
+        Weights::Committed,
+        PromptVariant::Claimed,
+        KvCacheMode::Int8PerToken,
+    ),
+    generated(
+        "precision: KV cache fp8 e4m3 (no scale)",
+        Expect::Detect { min_percent: 10 },
+        Weights::Committed,
+        PromptVariant::Claimed,
+        KvCacheMode::Fp8E4M3,
+    ),
+    boundary(
+        "boundary: weights + 1% relative noise",
+        Weights::Noisy {
+            rel: 0.01,
+            seed: 99,
+        },
+        true,
+    ),
+    boundary(
+        "boundary: weights + 0.1% relative noise",
+        Weights::Noisy {
+            rel: 0.001,
+            seed: 99,
+        },
+        true,
+    ),
+    boundary(
+        "boundary: Q4_1 -> Q8_0 re-quantized",
+        Weights::Requantized(GgmlDType::Q8_0),
+        true,
+    ),
+    boundary(
+        "boundary: f16 weights and matmul activations",
+        Weights::DenseF16,
+        false,
+    ),
+];
 
 /// Drops the first sentence of a prompt (up to and including the first ". ").
 pub fn drop_first_sentence(p: &str) -> String {
@@ -379,240 +625,115 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
         with_threads(2, || recs.iter().map(|r| v.recompute(r)).collect())?
     };
     let committed = gen.hash();
-    // A cheat's record: tokens and decode proofs from its own run, the committed hash, and an
-    // honest prefill proof for the claimed prompt.
-    // The prefill proof is always recomputed honestly (prefill is cheap), so detection of
-    // these cheats has to come from the decode chunks and the tokens.
-    let disguise = |mut r: Record, prompt: &[u32]| -> Result<Record> {
-        let pre = with_threads(2, || prove_by_prefill(gen, prompt, &r.output, params))??;
-        r.proofs[0] = pre[0].clone();
-        r.prompt = prompt.to_vec();
-        r.model_hash = committed;
-        Ok(r)
-    };
-    let generate_with =
-        |m: &Llama,
-         prompts: &dyn Fn(usize) -> Vec<u32>,
-         o: &GenerateOptions|
-         -> Result<Vec<Record>> { eval.iter().map(|&i| gen2(m, &prompts(i), o)).collect() };
-    let cheap = |tokens_from: &[Record]| -> Result<Vec<Record>> {
-        eval.iter()
-            .zip(tokens_from)
-            .map(|(&i, t)| {
-                let proofs =
-                    with_threads(2, || prove_by_prefill(gen, &claimed[i], &t.output, params))??;
-                Ok(Record {
-                    proofs,
-                    prompt: claimed[i].clone(),
-                    model_hash: committed,
-                    ..t.clone()
-                })
-            })
-            .collect()
-    };
-
-    tracing::info!("case: Q4_0 re-quantization");
-    let q40 = requantized(gen, GgmlDType::Q4_0)?;
-    let q40_recs = generate_with(&q40, &|i| claimed[i].clone(), &opts)?;
-    drop(q40);
-    let recs: Vec<Record> = q40_recs
-        .iter()
-        .zip(&eval)
-        .map(|(r, &i)| disguise(r.clone(), &claimed[i]))
-        .collect::<Result<_>>()?;
-    push(
-        "model swap: Q4_1 -> Q4_0 re-quantized",
-        Expect::Fail,
-        &check(&recs)?,
-    );
-
-    tracing::info!("case: random model");
-    let rnd = random_model(gen, 7)?;
-    let recs = generate_with(&rnd, &|i| claimed[i].clone(), &opts)?;
-    drop(rnd);
-    let recs: Vec<Record> = recs
-        .into_iter()
-        .zip(&eval)
-        .map(|(r, &i)| disguise(r, &claimed[i]))
-        .collect::<Result<_>>()?;
-    push(
-        "model swap: random model, same shape",
-        Expect::Fail,
-        &check(&recs)?,
-    );
-
-    tracing::info!("case: other system prompt");
-    let sys_recs = generate_with(
-        gen,
-        &|i| {
-            tok.encode_chat(Some(OTHER_SYSTEM), &cfg.prompts[i])
-                .unwrap_or_default()
-        },
-        &opts,
-    )?;
-    let recs: Vec<Record> = sys_recs
-        .iter()
-        .zip(&eval)
-        .map(|(r, &i)| disguise(r.clone(), &claimed[i]))
-        .collect::<Result<_>>()?;
-    push(
-        "prompt: generated under another system prompt",
-        Expect::Fail,
-        &check(&recs)?,
-    );
-
-    tracing::info!("case: first sentence removed");
-    let recs = generate_with(
-        gen,
-        &|i| {
-            tok.encode_chat(None, &drop_first_sentence(&cfg.prompts[i]))
-                .unwrap_or_default()
-        },
-        &opts,
-    )?;
-    let recs: Vec<Record> = recs
-        .into_iter()
-        .zip(&eval)
-        .map(|(r, &i)| disguise(r, &claimed[i]))
-        .collect::<Result<_>>()?;
-    push(
-        "prompt: first sentence removed",
-        Expect::Fail,
-        &check(&recs)?,
-    );
-
-    let recs: Vec<Record> = eval
-        .iter()
-        .enumerate()
-        .map(|(n, &i)| disguise(rec(eval[(n + 1) % eval.len()]).clone(), &claimed[i]))
-        .collect::<Result<_>>()?;
-    push(
-        "prompt: output attributed to another prompt",
-        Expect::Fail,
-        &check(&recs)?,
-    );
-
-    let recs: Vec<Record> = eval
-        .iter()
-        .enumerate()
-        .map(|(n, &i)| {
-            let mut r = rec(i).clone();
-            let mid = r.output.len() / 2;
-            let donor = &rec(eval[(n + 1) % eval.len()]).output;
-            let mut t = donor[mid.min(donor.len() - 1)];
-            if t == r.output[mid] {
-                t = (t + 1) % gen.config().vocab_size as u32;
+    let vocab = gen.config().vocab_size as u32;
+    let prompt_of = |variant: PromptVariant, i: usize| -> Result<Vec<u32>> {
+        match variant {
+            PromptVariant::Claimed => Ok(claimed[i].clone()),
+            PromptVariant::OtherSystem => tok.encode_chat(Some(OTHER_SYSTEM), &cfg.prompts[i]),
+            PromptVariant::FirstSentenceDropped => {
+                tok.encode_chat(None, &drop_first_sentence(&cfg.prompts[i]))
             }
-            r.output[mid] = t;
-            r
-        })
-        .collect();
-    push(
-        "output: one token changed mid-sequence",
-        Expect::Fail,
-        &check(&recs)?,
-    );
-
-    let recs: Vec<Record> = eval
-        .iter()
-        .enumerate()
-        .map(|(n, &i)| {
-            let mut r = rec(i).clone();
-            let donor = &rec(eval[(n + 1) % eval.len()]).output;
-            r.output.extend_from_slice(&donor[..8.min(donor.len())]);
-            r.proofs = with_threads(2, || prove_by_prefill(gen, &r.prompt, &r.output, params))??;
-            Ok(r)
-        })
-        .collect::<Result<_>>()?;
-    push(
-        "output: 8 tokens appended (proofs rebuilt by prefill)",
-        Expect::Fail,
-        &check(&recs)?,
-    );
-
-    push(
-        "cheap generation: Q4_0 tokens, proofs by committed prefill",
-        Expect::Fail,
-        &check(&cheap(&q40_recs)?)?,
-    );
-    push(
-        "cheap generation: other-system-prompt tokens, proofs by prefill",
-        Expect::Fail,
-        &check(&cheap(&sys_recs)?)?,
-    );
-
-    tracing::info!("case: int8 KV cache");
-    let kv8 = GenerateOptions {
-        kv_cache: KvCacheMode::Int8PerToken,
-        ..opts
+        }
     };
-    let recs = generate_with(gen, &|i| claimed[i].clone(), &kv8)?;
-    let recs: Vec<Record> = recs
-        .into_iter()
-        .zip(&eval)
-        .map(|(r, &i)| disguise(r, &claimed[i]))
-        .collect::<Result<_>>()?;
-    push(
-        "precision: KV cache int8 per token+head (absmax scale)",
-        Expect::Fail,
-        &check(&recs)?,
-    );
-    tracing::info!("case: fp8 KV cache");
-    let fp8 = GenerateOptions {
-        kv_cache: KvCacheMode::Fp8E4M3,
-        ..opts
+    // Generations on the evaluation half, made once per (weights, prompt, KV cache) and shared
+    // by the cases that use them (a model swap and its cheap variant).
+    let mut made: Vec<((Weights, PromptVariant, KvCacheMode), Vec<Record>)> = Vec::new();
+    let mut generations =
+        |weights: Weights, prompt: PromptVariant, kv: KvCacheMode| -> Result<Vec<Record>> {
+            if let Some((_, recs)) = made.iter().find(|(k, _)| *k == (weights, prompt, kv)) {
+                return Ok(recs.clone());
+            }
+            let m = weights.build(gen)?;
+            let o = GenerateOptions {
+                kv_cache: kv,
+                ..opts
+            };
+            let recs = eval
+                .iter()
+                .map(|&i| gen2(&m, &prompt_of(prompt, i)?, &o))
+                .collect::<Result<Vec<_>>>()?;
+            made.push(((weights, prompt, kv), recs.clone()));
+            Ok(recs)
+        };
+    // Proofs of `output` by one prefill of the committed model over `prompt`.
+    let prefill = |prompt: &[u32], output: &[u32]| {
+        with_threads(2, || prove_by_prefill(gen, prompt, output, params))?
     };
-    let recs = generate_with(gen, &|i| claimed[i].clone(), &fp8)?;
-    let recs: Vec<Record> = recs
-        .into_iter()
-        .zip(&eval)
-        .map(|(r, &i)| disguise(r, &claimed[i]))
-        .collect::<Result<_>>()?;
-    push(
-        "precision: KV cache fp8 e4m3 (no scale)",
-        Expect::Fail,
-        &check(&recs)?,
-    );
-
-    if cfg.boundary {
-        for (rel, name) in [
-            (0.01f32, "boundary: weights + 1% relative noise"),
-            (0.001, "boundary: weights + 0.1% relative noise"),
-        ] {
-            tracing::info!("case: {name}");
-            let m = noisy(gen, rel, 99)?;
-            let recs = generate_with(&m, &|i| claimed[i].clone(), &opts)?;
-            drop(m);
-            let recs: Vec<Record> = recs
+    let next = |n: usize| rec(eval[(n + 1) % eval.len()]);
+    for case in CASES.iter().filter(|c| cfg.boundary || !c.boundary) {
+        tracing::info!("case: {}", case.name);
+        let recs: Vec<Record> = match case.recipe {
+            Recipe::Generated {
+                weights,
+                prompt,
+                kv,
+                disguise,
+            } => {
+                let recs = generations(weights, prompt, kv)?;
+                if !disguise {
+                    recs
+                } else {
+                    recs.into_iter()
+                        .zip(&eval)
+                        .map(|(mut r, &i)| {
+                            r.proofs[0] = prefill(&claimed[i], &r.output)?.swap_remove(0);
+                            r.prompt = claimed[i].clone();
+                            r.model_hash = committed;
+                            Ok(r)
+                        })
+                        .collect::<Result<_>>()?
+                }
+            }
+            Recipe::Cheap { weights, prompt } => generations(weights, prompt, KvCacheMode::Full)?
                 .into_iter()
                 .zip(&eval)
-                .map(|(r, &i)| disguise(r, &claimed[i]))
-                .collect::<Result<_>>()?;
-            push(name, Expect::Report, &check(&recs)?);
-        }
-        tracing::info!("case: Q8_0");
-        let m = requantized(gen, GgmlDType::Q8_0)?;
-        let recs = generate_with(&m, &|i| claimed[i].clone(), &opts)?;
-        drop(m);
-        let recs: Vec<Record> = recs
-            .into_iter()
-            .zip(&eval)
-            .map(|(r, &i)| disguise(r, &claimed[i]))
-            .collect::<Result<_>>()?;
-        push(
-            "boundary: Q4_1 -> Q8_0 re-quantized",
-            Expect::Report,
-            &check(&recs)?,
-        );
-        tracing::info!("case: f16");
-        let m = gen.with_format(WeightFormat::DenseF16)?;
-        let recs = generate_with(&m, &|i| claimed[i].clone(), &opts)?;
-        drop(m);
-        push(
-            "boundary: f16 weights and matmul activations",
-            Expect::Report,
-            &check(&recs)?,
-        );
+                .map(|(t, &i)| {
+                    Ok(Record {
+                        proofs: prefill(&claimed[i], &t.output)?,
+                        prompt: claimed[i].clone(),
+                        model_hash: committed,
+                        ..t
+                    })
+                })
+                .collect::<Result<_>>()?,
+            Recipe::OtherPromptsOutput => eval
+                .iter()
+                .enumerate()
+                .map(|(n, &i)| {
+                    let mut r = next(n).clone();
+                    r.proofs[0] = prefill(&claimed[i], &r.output)?.swap_remove(0);
+                    r.prompt = claimed[i].clone();
+                    Ok(r)
+                })
+                .collect::<Result<_>>()?,
+            Recipe::TokenChanged => eval
+                .iter()
+                .enumerate()
+                .map(|(n, &i)| {
+                    let mut r = rec(i).clone();
+                    let mid = r.output.len() / 2;
+                    let donor = &next(n).output;
+                    let mut t = donor[mid.min(donor.len() - 1)];
+                    if t == r.output[mid] {
+                        t = (t + 1) % vocab;
+                    }
+                    r.output[mid] = t;
+                    r
+                })
+                .collect(),
+            Recipe::Appended(k) => eval
+                .iter()
+                .enumerate()
+                .map(|(n, &i)| {
+                    let mut r = rec(i).clone();
+                    let donor = &next(n).output;
+                    r.output.extend_from_slice(&donor[..k.min(donor.len())]);
+                    r.proofs = prefill(&r.prompt, &r.output)?;
+                    Ok(r)
+                })
+                .collect::<Result<_>>()?,
+        };
+        push(case.name, case.expect, &check(&recs)?);
     }
 
     Ok(report(cases))
@@ -670,11 +791,7 @@ impl MatrixReport {
             let mm = dist(chunks.iter().map(|r| r.mant_err_mean).collect());
             let md = dist(chunks.iter().map(|r| r.mant_err_median).collect());
             let g = dist(c.items.iter().map(|i| i.max_gap.0).collect());
-            let must = match c.expect {
-                Expect::Pass => "pass",
-                Expect::Fail => "fail",
-                Expect::Report => "report",
-            };
+            let must = c.expect.label();
             let verdict = match (c.expect, c.ok()) {
                 (Expect::Report, _) => "-",
                 (_, true) => "OK",

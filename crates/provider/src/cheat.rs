@@ -1,10 +1,10 @@
 //! Dishonest providers, for end-to-end tests and the demo only (`verbench-submit --dev-cheat`):
 //! each is a case of the detection matrix (`docs/detection.md`) that the challenger must catch.
 
-use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::quantized::GgmlDType;
+use verbench_inference::detection::Weights;
 use verbench_inference::{
-    generate, prove_by_prefill, DerivedWeight, GenerateOptions, Llama, ModelTokenizer, Record,
-    Result, WeightFormat,
+    generate, prove_by_prefill, GenerateOptions, Llama, ModelTokenizer, Record, Result,
 };
 
 /// What the cheat does.
@@ -73,21 +73,14 @@ impl Cheat {
         }
     }
 
-    /// The model that actually generates.
+    /// The model that actually generates: the detection matrix's weights for the same cheat
+    /// (`verbench_inference::detection::CASES`, "model swap: Q4_1 -> Q4_0 re-quantized").
     pub fn generator(&self, committed: &Llama) -> Result<Llama> {
-        match self {
-            Self::ModelSwapQ4_0 => {
-                committed.derive(WeightFormat::Quantized, committed.hash(), |_, w| {
-                    Ok(DerivedWeight::Quantized(QTensor::quantize(
-                        &w,
-                        GgmlDType::Q4_0,
-                    )?))
-                })
-            }
-            Self::SystemPrompt { .. } | Self::InflateScore | Self::AnswerKey => {
-                Ok(committed.clone())
-            }
-        }
+        let weights = match self {
+            Self::ModelSwapQ4_0 => Weights::Requantized(GgmlDType::Q4_0),
+            Self::SystemPrompt { .. } | Self::InflateScore | Self::AnswerKey => Weights::Committed,
+        };
+        weights.build(committed)
     }
 
     /// The record the cheat publishes for item `index`, whose input is `input.0` and honest

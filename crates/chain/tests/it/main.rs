@@ -30,6 +30,19 @@ async fn rust_and_contracts_agree_on_digests_leaves_and_errors() {
     let path = dir.path().join("31337.json");
     d.save(&path).unwrap();
     assert_eq!(Deployment::load(&path).unwrap(), d);
+    // One file format, two writers: the committed deployments/31337.json is what
+    // script/Deploy.s.sol writes on a fresh anvil (tools/anvil-deploy.sh checks that byte for
+    // byte); the Rust deployer writes the same fields and values on a fresh anvil.
+    let committed = verbench_chain::artifacts::project_root().join("deployments/31337.json");
+    assert_eq!(Deployment::load(&committed).unwrap(), d);
+    let keys = |p: &std::path::Path| -> Vec<String> {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&committed), keys(&path), "the two writers' fields");
 
     let game = IDisputeGame::new(d.dispute_game, &provider);
 
@@ -95,6 +108,54 @@ async fn rust_and_contracts_agree_on_digests_leaves_and_errors() {
         game.disputeIdOf(cid, 6).call().await.unwrap(),
         rules::dispute_id(cid, 6),
         "dispute id"
+    );
+
+    // Stored hashes: a real task, commitment and dispute; the structs come from the events.
+    macro_rules! mined {
+        ($call:expr) => {{
+            let r = $call.send().await.unwrap().get_receipt().await.unwrap();
+            assert!(r.status());
+            r
+        }};
+    }
+    mined!(game.registerTask(spec.clone()));
+    let r = mined!(game
+        .commit(
+            task_id,
+            root,
+            7,
+            B256::repeat_byte(6),
+            100,
+            U256::MAX,
+            "file:///x".into()
+        )
+        .value(U256::from(10u64)));
+    let committed = r
+        .decoded_log::<IDisputeGame::RootCommitted>()
+        .expect("RootCommitted")
+        .data;
+    let c = committed.commitment;
+    assert_eq!(
+        game.commitmentHash(committed.commitmentId)
+            .call()
+            .await
+            .unwrap(),
+        rules::commitment_hash(&c),
+        "commitment hash"
+    );
+    let r = mined!(game.openDispute(c, 3).value(U256::from(1u64)));
+    let opened = r
+        .decoded_log::<IDisputeGame::DisputeOpened>()
+        .expect("DisputeOpened")
+        .data;
+    assert_eq!(
+        opened.disputeId,
+        rules::dispute_id(committed.commitmentId, 3)
+    );
+    assert_eq!(
+        game.disputeHash(opened.disputeId).call().await.unwrap(),
+        rules::dispute_hash(&opened.dispute),
+        "dispute hash"
     );
 
     // Leaf hash of LeafV2.

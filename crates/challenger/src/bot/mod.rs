@@ -36,7 +36,7 @@ use verbench_chain::bindings::{
         self, Commitment, CommitmentStatus, Dispute, DisputeStatus, IDisputeGameErrors,
         IDisputeGameEvents, Outcome, Sig, TaskSpec,
     },
-    IServiceManager,
+    IOperatorSet,
 };
 use verbench_chain::deploy::Backend;
 use verbench_chain::rules::{commitment_id_of, dispute_id as dispute_id_of};
@@ -101,7 +101,7 @@ pub struct Bot {
     me: Address,
     chain_id: u64,
     game: IDisputeGame::IDisputeGameInstance<DynProvider>,
-    sm: IServiceManager::IServiceManagerInstance<DynProvider>,
+    sm: IOperatorSet::IOperatorSetInstance<DynProvider>,
     state: State,
     shared: Arc<Shared>,
     /// Bundle checks and item judgements (model, tokenizer, benchmarks).
@@ -141,12 +141,18 @@ impl Bot {
             .call()
             .await
             .context("DisputeGame.serviceManager()")?;
-        let sm = IServiceManager::new(sm_addr, provider.clone());
-        // Only the EigenLayer back end answers `allocationManager()`.
-        let eigen = verbench_chain::bindings::IEigenServiceManager::new(sm_addr, provider.clone());
-        let backend = match eigen.allocationManager().call().await {
-            Ok(_) => Backend::EigenLayer,
-            Err(_) => Backend::Native,
+        let sm = IOperatorSet::new(sm_addr, provider.clone());
+        let backend = match sm
+            .backend()
+            .call()
+            .await
+            .context("IOperatorSet.backend()")?
+        {
+            IOperatorSet::Backend::Native => Backend::Native,
+            IOperatorSet::Backend::EigenLayer => Backend::EigenLayer,
+            other => {
+                anyhow::bail!("the service manager {sm_addr} names an unknown back end {other:?}")
+            }
         };
         if let Some(wanted) = cfg.backend {
             anyhow::ensure!(

@@ -17,7 +17,7 @@ use verbench_chain::{
         EigenTypes::{OperatorSet, SlashingParams},
         IAllocationManager,
         IDisputeGame::{self, CommitmentStatus, Outcome},
-        IEigenServiceManager, IServiceManager,
+        IEigenServiceManager, IOperatorSet,
     },
     deploy::{Backend, DeployParams, EigenLayerAddresses},
     eigen, local,
@@ -75,8 +75,8 @@ async fn join(net: &Devnet, accounts: &[usize]) -> Vec<eigen::OnboardingGas> {
 fn sm(
     net: &Devnet,
     account: usize,
-) -> IServiceManager::IServiceManagerInstance<alloy::providers::DynProvider> {
-    IServiceManager::new(net.deployment.service_manager, net.provider(account))
+) -> IOperatorSet::IOperatorSetInstance<alloy::providers::DynProvider> {
+    IOperatorSet::new(net.deployment.service_manager, net.provider(account))
 }
 
 async fn now(net: &Devnet) -> u64 {
@@ -168,17 +168,20 @@ async fn operators_restake_join_and_weigh_by_allocated_stake() {
         verbench_chain::decode_revert(&err).contains("NotAllocationManager"),
         "{err}"
     );
-    // Native staking does not exist on this back end.
-    let err = sm(&net, OUTSIDER)
-        .registerOperator()
-        .value(ether(1))
-        .send()
-        .await
-        .expect_err("native registration on the EigenLayer back end");
-    assert!(
-        verbench_chain::decode_revert(&err).contains("NotSupported"),
-        "{err}"
+    // It says which back end it is, and native staking does not exist on it.
+    assert_eq!(
+        sm0.backend().call().await.unwrap(),
+        IOperatorSet::Backend::EigenLayer
     );
+    verbench_chain::bindings::IServiceManager::new(
+        net.deployment.service_manager,
+        net.provider(OUTSIDER),
+    )
+    .registerOperator()
+    .value(ether(1))
+    .send()
+    .await
+    .expect_err("native registration on the EigenLayer back end");
     // A bot configured for the other back end refuses to start.
     let dir = tempfile::tempdir().unwrap();
     let (_, dataset) = small_dataset(dir.path(), 1).unwrap();
@@ -520,7 +523,7 @@ async fn model_swap_provider_is_slashed_through_the_allocation_manager() {
         net,
         tx,
         net.deployment.service_manager,
-        IServiceManager::slashCall::SELECTOR,
+        IOperatorSet::slashCall::SELECTOR,
     )
     .await;
     assert_eq!(slash.len(), 1, "one slashOperator call in the resolve");
@@ -570,4 +573,44 @@ async fn a_deregistered_provider_cannot_escape_a_dispute_opened_within_the_delay
         .await
         .unwrap();
     assert!(!am.isOperatorSlashable(cheat, set).call().await.unwrap());
+}
+
+/// `verbench-devnet deploy`: either back end onto a running chain, the file where the user says,
+/// never over an existing file without --force.
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_command_writes_either_back_end_where_asked() {
+    let anvil = local::spawn_anvil().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_verbench-devnet"))
+            .arg("deploy")
+            .args(["--rpc-url", &anvil.endpoint()])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for (backend, name) in [
+        (Backend::Native, "native"),
+        (Backend::EigenLayer, "eigenlayer"),
+    ] {
+        let out = dir.path().join(format!("nested/{name}.json"));
+        let o = run(&["--backend", name, "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let d = verbench_chain::deploy::Deployment::load(&out).unwrap();
+        assert_eq!(d.backend, backend);
+        assert_eq!(d.chain_id, 31337);
+        assert_eq!(d.eigenlayer.is_some(), backend == Backend::EigenLayer);
+        let provider = alloy::providers::ProviderBuilder::new().connect_http(anvil.endpoint_url());
+        for a in [d.service_manager, d.dispute_game] {
+            assert!(
+                !provider.get_code_at(a).await.unwrap().is_empty(),
+                "{name}: no code at {a}"
+            );
+        }
+        let again = run(&["--backend", name, "--out", out.to_str().unwrap()]);
+        assert!(!again.status.success());
+        let e = String::from_utf8_lossy(&again.stderr);
+        assert!(e.contains("exists: pass --force"), "{e}");
+        assert_eq!(verbench_chain::deploy::Deployment::load(&out).unwrap(), d);
+    }
 }

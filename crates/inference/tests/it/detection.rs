@@ -3,7 +3,7 @@
 //! binary.
 
 use candle_core::Device;
-use verbench_inference::detection::{run_matrix, Expect, MatrixConfig, PROMPTS};
+use verbench_inference::detection::{run_matrix, MatrixConfig, PROMPTS};
 use verbench_inference::{load, WeightFormat};
 
 #[test]
@@ -25,42 +25,22 @@ fn detection_matrix_ci_subset() {
     let report = run_matrix(&m.model, &m.tokenizer, &cfg).unwrap();
     let table = report.to_markdown();
     eprintln!("{table}");
-    for c in &report.cases {
-        let (_, _, both) = c.passes();
-        match c.expect {
-            Expect::Pass => assert_eq!(
-                both,
-                c.items.len(),
-                "false positive in {:?}\n{table}",
-                c.name
-            ),
-            // Documented in docs/detection.md: int8 KV-cache noise is below the honest noise
-            // floor (never separable), and a cheat under another system prompt sometimes emits
-            // tokens the committed model would emit too (then the tokens are honest-looking and
-            // only the hidden states, which the cheap cheat recomputes, could differ).
-            // Measured (docs/detection.md): int8 per token and head, 0/10 detected: below the
-            // honest noise floor, so no detection is claimed or asserted; the figures are printed.
-            Expect::Fail if c.name.contains("KV cache int8") => {
-                eprintln!(
-                    "KV cache int8: {both}/{} items pass both checks (documented as not separable)",
-                    c.items.len()
-                )
-            }
-            // Measured: fp8 e4m3 without scale, 3/10 detected. Assert that it stays visible.
-            Expect::Fail if c.name.contains("KV cache fp8") => assert!(
-                both < c.items.len(),
-                "fp8 KV cache no longer detected on any item in {:?}\n{table}",
-                c.name
-            ),
-            Expect::Fail if c.name.starts_with("cheap generation: other-system-prompt") => {
-                assert!(
-                    both <= c.items.len() / 5,
-                    "detection rate fell below 80% in {:?}\n{table}",
-                    c.name
-                )
-            }
-            Expect::Fail => assert_eq!(both, 0, "false negative in {:?}\n{table}", c.name),
-            Expect::Report => {}
-        }
-    }
+    // Every row's expectation lives in `detection::CASES` (docs/detection.md explains each):
+    // honest rows pass, separable cheats fail on every item, partly separable ones on at least
+    // their measured share, and the int8 KV cache and the boundary rows are report-only.
+    let missed: Vec<String> = report
+        .cases
+        .iter()
+        .filter(|c| !c.ok())
+        .map(|c| {
+            format!(
+                "{} (must {}, {}/{} pass both)",
+                c.name,
+                c.expect.label(),
+                c.passes().2,
+                c.items.len()
+            )
+        })
+        .collect();
+    assert!(missed.is_empty(), "missed: {missed:#?}\n{table}");
 }
