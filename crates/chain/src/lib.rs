@@ -59,24 +59,52 @@ pub mod bindings {
     }
 }
 
-/// Renders a contract error, decoding verbench's custom errors by name where the revert data
-/// matches one (`IDisputeGame`, `IOperatorSet`, `IServiceManager` or `IEigenServiceManager`), never as raw bytes alone.
+/// A revert of one of verbench's contracts, decoded into the `sol!`-generated error enum of the
+/// interface that declares it (match on the variants; never on the rendered text).
+#[derive(Debug)]
+pub enum Revert {
+    /// `IDisputeGame`'s errors.
+    Game(bindings::IDisputeGame::IDisputeGameErrors),
+    /// `IOperatorSet`'s errors (either back end).
+    OperatorSet(bindings::IOperatorSet::IOperatorSetErrors),
+    /// `IServiceManager`'s errors (the native back end's own).
+    Native(bindings::IServiceManager::IServiceManagerErrors),
+    /// `IEigenServiceManager`'s errors (the EigenLayer back end's own).
+    Eigen(bindings::IEigenServiceManager::IEigenServiceManagerErrors),
+}
+
+impl Revert {
+    /// Decodes `error`'s revert data, if it is one of verbench's custom errors.
+    pub fn of(error: &alloy::contract::Error) -> Option<Self> {
+        if let Some(e) = error.as_decoded_interface_error() {
+            return Some(Self::Game(e));
+        }
+        if let Some(e) = error.as_decoded_interface_error() {
+            return Some(Self::OperatorSet(e));
+        }
+        if let Some(e) = error.as_decoded_interface_error() {
+            return Some(Self::Native(e));
+        }
+        error.as_decoded_interface_error().map(Self::Eigen)
+    }
+}
+
+impl std::fmt::Display for Revert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Game(e) => write!(f, "{e:?}"),
+            Self::OperatorSet(e) => write!(f, "{e:?}"),
+            Self::Native(e) => write!(f, "{e:?}"),
+            Self::Eigen(e) => write!(f, "{e:?}"),
+        }
+    }
+}
+
+/// Renders a contract error for people: verbench's custom errors by name ([`Revert`]), anything
+/// else as alloy renders it, never as raw bytes alone.
 pub fn decode_revert(error: &alloy::contract::Error) -> String {
-    use bindings::{
-        IDisputeGame::IDisputeGameErrors, IEigenServiceManager::IEigenServiceManagerErrors,
-        IOperatorSet::IOperatorSetErrors, IServiceManager::IServiceManagerErrors,
-    };
-    if let Some(decoded) = error.as_decoded_interface_error::<IDisputeGameErrors>() {
-        return format!("reverted: {decoded:?}");
+    match Revert::of(error) {
+        Some(r) => format!("reverted: {r}"),
+        None => error.to_string(),
     }
-    if let Some(decoded) = error.as_decoded_interface_error::<IOperatorSetErrors>() {
-        return format!("reverted: {decoded:?}");
-    }
-    if let Some(decoded) = error.as_decoded_interface_error::<IServiceManagerErrors>() {
-        return format!("reverted: {decoded:?}");
-    }
-    if let Some(decoded) = error.as_decoded_interface_error::<IEigenServiceManagerErrors>() {
-        return format!("reverted: {decoded:?}");
-    }
-    error.to_string()
 }

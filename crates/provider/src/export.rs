@@ -31,7 +31,8 @@ pub struct Exported {
 }
 
 /// Writes `samples_<name>.jsonl` and `results_<name>.json` for the bundle at `bundle` under
-/// `benchmark` into `out_dir`. `tokenizer` renders the prompt text (`arguments`).
+/// `benchmark` into `out_dir`. `tokenizer` renders the prompt text (`arguments`). The bundle must
+/// answer `benchmark` (its header's manifest hash, dataset root and leaf count).
 pub fn export(
     bundle: &Path,
     benchmark: &Benchmark,
@@ -42,12 +43,15 @@ pub fn export(
         .manifest
         .as_ref()
         .map_or_else(|| "legacy".to_string(), |m| m.name.clone());
+    let mut reader = BundleReader::open(bundle)?;
+    let header = reader.header().clone();
+    // A bundle of another benchmark (manifest, dataset root or size) would pair its items with
+    // the wrong documents: refuse it, naming the field, before writing anything.
+    crate::run::check_benchmark(&header, benchmark)?;
     std::fs::create_dir_all(out_dir).map_err(|e| io(out_dir, e))?;
     let samples = out_dir.join(format!("samples_{name}.jsonl"));
     let mut out =
         std::io::BufWriter::new(std::fs::File::create(&samples).map_err(|e| io(&samples, e))?);
-    let mut reader = BundleReader::open(bundle)?;
-    let header = reader.header().clone();
     let shots = benchmark.prompt.shots();
     let system = benchmark.prompt.system.as_deref();
     let (metric, filter) = match benchmark.scorer.id {

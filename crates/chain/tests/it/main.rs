@@ -200,6 +200,16 @@ async fn rust_and_contracts_agree_on_digests_leaves_and_errors() {
         .call()
         .await
         .unwrap_err();
+    assert!(
+        matches!(
+            verbench_chain::Revert::of(&err),
+            Some(verbench_chain::Revert::Game(
+                IDisputeGame::IDisputeGameErrors::UnknownTask(_)
+            ))
+        ),
+        "{err}"
+    );
+    // The rendered text names the error.
     let text = verbench_chain::decode_revert(&err);
     assert!(text.contains("UnknownTask"), "{text}");
 }

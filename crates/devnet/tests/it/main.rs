@@ -22,6 +22,7 @@ use verbench_chain::{
     deploy::{Backend, DeployParams, EigenLayerAddresses},
     eigen, local,
     verdict::sign_verdict,
+    Revert,
 };
 use verbench_demo::{ether, role, small_dataset, Devnet, OperatorSet as Bots};
 use verbench_devnet::{deploy, onboard, CoreParams};
@@ -149,7 +150,12 @@ async fn operators_restake_join_and_weigh_by_allocated_stake() {
         .await;
     let err = via_sm.expect_err("the service manager let a non-game caller slash");
     assert!(
-        verbench_chain::decode_revert(&err).contains("NotDisputeGame"),
+        matches!(
+            Revert::of(&err),
+            Some(Revert::OperatorSet(
+                IOperatorSet::IOperatorSetErrors::NotDisputeGame(_)
+            ))
+        ),
         "{err}"
     );
     // The registrar callbacks answer the AllocationManager only.
@@ -165,7 +171,12 @@ async fn operators_restake_join_and_weigh_by_allocated_stake() {
         .await
         .expect_err("registrar callback from an EOA");
     assert!(
-        verbench_chain::decode_revert(&err).contains("NotAllocationManager"),
+        matches!(
+            Revert::of(&err),
+            Some(Revert::Eigen(
+                IEigenServiceManager::IEigenServiceManagerErrors::NotAllocationManager(_)
+            ))
+        ),
         "{err}"
     );
     // It says which back end it is, and native staking does not exist on it.
@@ -472,7 +483,12 @@ async fn model_swap_provider_is_slashed_through_the_allocation_manager() {
         .await
         .expect_err("an outsider's verdict resolved a dispute");
     assert!(
-        verbench_chain::decode_revert(&err).contains("NotOperator"),
+        matches!(
+            Revert::of(&err),
+            Some(Revert::Game(IDisputeGame::IDisputeGameErrors::NotOperator(
+                _
+            )))
+        ),
         "{err}"
     );
     assert_eq!(
