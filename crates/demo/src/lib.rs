@@ -1,142 +1,58 @@
 //! A local verbench network for the demo and the end-to-end scenarios: anvil, the contracts,
 //! operators with stake, a task over a dataset, providers (honest or not) and challenger bots.
 
-use alloy::{
-    node_bindings::AnvilInstance,
-    primitives::{aliases::U96, Address, B256, U256},
-    providers::{ext::AnvilApi, DynProvider, Provider, ProviderBuilder},
-    signers::local::PrivateKeySigner,
-};
+use alloy::{node_bindings::AnvilInstance, primitives::B256};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use verbench_bundle::benchmark::Benchmark;
 use verbench_bundle::{dataset::Dataset, store::DirStore};
-use verbench_chain::{
-    bindings::{
-        IDisputeGame::{self, GenerationParams, TaskSpec, ToplocParams},
-        IServiceManager,
-    },
-    deploy::{deploy, DeployParams, Deployment},
-    local,
-};
+use verbench_chain::deploy::{DeployParams, Deployment};
 use verbench_inference::{load, smollm2_path, LoadedModel, WeightFormat};
 use verbench_provider::{cheat::Cheat, commit::Committed, run, task::TaskInfo};
+use verbench_testkit::Chain;
 
 pub mod flow;
 
-/// Roles by anvil account index.
-pub mod role {
-    /// Deploys and registers the task.
-    pub const ADMIN: usize = 0;
-    /// The honest provider.
-    pub const HONEST: usize = 1;
-    /// The cheating provider.
-    pub const CHEAT: usize = 2;
-    /// The challenger (not an operator).
-    pub const CHALLENGER: usize = 3;
-    /// Operators.
-    pub const OPERATORS: [usize; 3] = [4, 5, 6];
-    /// A second cheating provider (scenarios with two cheats).
-    pub const SECOND_CHEAT: usize = 7;
-}
+pub use verbench_testkit::{ether, role};
 
 /// The token-check margin calibrated on SmolLM2-135M's honest runs of the CI subset
 /// (docs/detection.md), logits. Right for the demo's fixed prompts; not a deployment setting: an
 /// honest token 0.659 logits off the validator's choice was measured on the full prompt set.
 pub const SMOLLM2_TOKEN_MARGIN: f32 = 0.384;
 
-/// 1 ether.
-pub fn ether(n: u64) -> U256 {
-    U256::from(n) * U256::from(10u64).pow(U256::from(18u64))
+/// A running local network: the test kit's [`Chain`] (anvil, the contracts, accounts by role)
+/// plus what the demo does on it (tasks over benchmarks, providers, bots).
+pub struct Devnet {
+    chain: Chain,
 }
 
-/// A running local network.
-pub struct Devnet {
-    /// The anvil process (killed on drop).
-    pub anvil: AnvilInstance,
-    /// Addresses of the contracts.
-    pub deployment: Deployment,
-    /// A provider with the admin's wallet.
-    pub admin: DynProvider,
+impl std::ops::Deref for Devnet {
+    type Target = Chain;
+
+    fn deref(&self) -> &Chain {
+        &self.chain
+    }
 }
 
 impl Devnet {
     /// Starts anvil and deploys with short windows (reveal and voting: 10 minutes).
     pub async fn start() -> anyhow::Result<Self> {
-        let anvil = local::spawn_anvil()?;
-        let admin = Self::provider_with(&anvil, role::ADMIN);
         let params = DeployParams {
             unbonding_delay: 86_400,
             reveal_window: 600,
             voting_period: 600,
             ..DeployParams::default()
         };
-        let deployment = deploy(&admin, anvil.addresses()[role::ADMIN], &params).await?;
         Ok(Self {
-            anvil,
-            deployment,
-            admin,
+            chain: Chain::start(&params).await?,
         })
     }
 
     /// Wraps a running anvil and a deployment made on it (for another back end's deployer).
     pub fn with_deployment(anvil: AnvilInstance, deployment: Deployment) -> Self {
-        let admin = Self::provider_with(&anvil, role::ADMIN);
         Self {
-            anvil,
-            deployment,
-            admin,
+            chain: Chain::with_deployment(anvil, deployment),
         }
-    }
-
-    fn provider_with(anvil: &AnvilInstance, account: usize) -> DynProvider {
-        let signer = PrivateKeySigner::from(anvil.keys()[account].clone());
-        ProviderBuilder::new()
-            .wallet(signer)
-            .connect_http(anvil.endpoint_url())
-            .erased()
-    }
-
-    /// An RPC provider signing as anvil account `account`.
-    pub fn provider(&self, account: usize) -> DynProvider {
-        Self::provider_with(&self.anvil, account)
-    }
-
-    /// Address of anvil account `account`.
-    pub fn address(&self, account: usize) -> Address {
-        self.anvil.addresses()[account]
-    }
-
-    /// 0x-hex private key of anvil account `account` (a development chain).
-    pub fn key_hex(&self, account: usize) -> String {
-        format!("0x{}", hex::encode(self.anvil.keys()[account].to_bytes()))
-    }
-
-    /// The DisputeGame as `account`.
-    pub fn game(&self, account: usize) -> IDisputeGame::IDisputeGameInstance<DynProvider> {
-        IDisputeGame::new(self.deployment.dispute_game, self.provider(account))
-    }
-
-    /// Registers each account in `accounts` as an operator with `stake`.
-    pub async fn register_operators(&self, accounts: &[usize], stake: U256) -> anyhow::Result<()> {
-        for &i in accounts {
-            IServiceManager::new(self.deployment.service_manager, self.provider(i))
-                .registerOperator()
-                .value(stake)
-                .send()
-                .await?
-                .get_receipt()
-                .await?;
-        }
-        // Stake counts from the next second on: let a second pass.
-        self.advance(1).await
-    }
-
-    /// Moves the chain's clock forward by `seconds` and mines a block.
-    pub async fn advance(&self, seconds: u64) -> anyhow::Result<()> {
-        self.admin.anvil_increase_time(seconds).await?;
-        self.admin.anvil_mine(Some(1), None).await?;
-        Ok(())
     }
 
     /// Registers a greedy task over `benchmark` for the model with `model_hash` (a manifest's own
@@ -148,41 +64,18 @@ impl Devnet {
         max_new_tokens: u32,
         challenge_window: u32,
     ) -> anyhow::Result<TaskInfo> {
-        let spec = TaskSpec {
-            modelHash: model_hash,
-            manifestHash: B256::from(benchmark.manifest_hash()),
-            datasetRoot: B256::from(benchmark.dataset.root()?),
-            datasetSize: u32::try_from(benchmark.dataset.items.len())?,
-            generation: GenerationParams {
-                maxNewTokens: benchmark
-                    .manifest
-                    .as_ref()
-                    .map_or(max_new_tokens, |m| m.generation.max_new_tokens),
-                temperatureMilli: 0,
-                seed: 0,
-            },
-            // SmolLM2-135M's calibrated limits (docs/detection.md), not the paper's looser ones.
-            toploc: ToplocParams {
-                topk: 128,
-                decodeBatchingSize: 32,
-                maxMantErrMeanMilli: 4_440,
-                maxMantErrMedianMilli: 4_000,
-                minExpMatches: 111,
-                tokenMarginMilli: 0,
-            },
-            calibrationHash: B256::ZERO,
-            providerBond: U96::from(10u64.pow(18)),
-            challengerBond: U96::from(10u64.pow(17)),
-            challengeWindow: challenge_window,
-            fee: U96::ZERO,
-        };
-        let game = self.game(role::ADMIN);
-        game.registerTask(spec.clone())
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
-        let task_id = game.taskIdOf(spec.clone()).call().await?;
+        let mut spec = verbench_testkit::task_spec(
+            model_hash,
+            B256::from(benchmark.manifest_hash()),
+            B256::from(benchmark.dataset.root()?),
+            u32::try_from(benchmark.dataset.items.len())?,
+            benchmark
+                .manifest
+                .as_ref()
+                .map_or(max_new_tokens, |m| m.generation.max_new_tokens),
+        );
+        spec.challengeWindow = challenge_window;
+        let task_id = self.chain.register_task(&spec).await?;
         Ok(TaskInfo { task_id, spec })
     }
 
@@ -267,11 +160,6 @@ impl Devnet {
             token_margin: SMOLLM2_TOKEN_MARGIN,
             ..verbench_challenger::Config::default()
         }
-    }
-
-    /// ETH balance of `account`.
-    pub async fn balance(&self, account: usize) -> anyhow::Result<U256> {
-        Ok(self.admin.get_balance(self.address(account)).await?)
     }
 }
 

@@ -1,78 +1,53 @@
 //! Bot scenarios on a local anvil chain, driven through the library (`Bot::run_once`).
 
 use alloy::{
-    node_bindings::AnvilInstance,
     primitives::{keccak256, Address, B256, U256},
     providers::{ext::AnvilApi, DynProvider, Provider, ProviderBuilder},
 };
 use verbench_chain::{
-    bindings::IDisputeGame::{self, CommitmentStatus, GenerationParams, TaskSpec, ToplocParams},
-    deploy::{deploy, DeployParams},
-    local,
+    bindings::IDisputeGame::{self, CommitmentStatus},
+    deploy::DeployParams,
 };
 use verbench_challenger::{Bot, Config};
+use verbench_testkit::{task_spec, Chain};
 
+/// The test kit's chain with one registered 4-item task (loose TOPLOC limits: these scenarios
+/// judge no model output).
 pub(crate) struct World {
-    pub(crate) anvil: AnvilInstance,
+    chain: Chain,
     pub(crate) provider: DynProvider,
     pub(crate) game: Address,
     pub(crate) task_id: B256,
     pub(crate) start_block: u64,
 }
 
-pub(crate) fn key_hex(anvil: &AnvilInstance, i: usize) -> String {
-    format!("0x{}", hex::encode(anvil.keys()[i].to_bytes()))
+impl std::ops::Deref for World {
+    type Target = Chain;
+
+    fn deref(&self) -> &Chain {
+        &self.chain
+    }
 }
 
 pub(crate) async fn world() -> World {
-    let anvil = local::spawn_anvil().unwrap();
-    let from = anvil.addresses()[0];
-    let provider = ProviderBuilder::new()
-        .wallet(anvil.wallet().unwrap())
-        .connect_http(anvil.endpoint_url())
-        .erased();
-    let d = deploy(&provider, from, &DeployParams::default())
-        .await
-        .unwrap();
-    let game = IDisputeGame::new(d.dispute_game, &provider);
-    let spec = TaskSpec {
-        modelHash: B256::repeat_byte(1),
-        manifestHash: B256::ZERO,
-        datasetRoot: B256::repeat_byte(2),
-        datasetSize: 4,
-        generation: GenerationParams {
-            maxNewTokens: 16,
-            temperatureMilli: 0,
-            seed: 0,
-        },
-        toploc: ToplocParams {
-            topk: 128,
-            decodeBatchingSize: 32,
-            maxMantErrMeanMilli: 10_000,
-            maxMantErrMedianMilli: 8_000,
-            minExpMatches: 90,
-            tokenMarginMilli: 0,
-        },
-        calibrationHash: B256::ZERO,
-        providerBond: alloy::primitives::aliases::U96::from(10u64.pow(18)),
-        challengerBond: alloy::primitives::aliases::U96::from(10u64.pow(17)),
-        challengeWindow: 3600,
-        fee: alloy::primitives::aliases::U96::ZERO,
-    };
-    game.registerTask(spec.clone())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    let task_id = game.taskIdOf(spec).call().await.unwrap();
+    let chain = Chain::start(&DeployParams::default()).await.unwrap();
+    let mut spec = task_spec(
+        B256::repeat_byte(1),
+        B256::ZERO,
+        B256::repeat_byte(2),
+        4,
+        16,
+    );
+    spec.toploc.maxMantErrMeanMilli = 10_000;
+    spec.toploc.maxMantErrMedianMilli = 8_000;
+    spec.toploc.minExpMatches = 90;
+    let task_id = chain.register_task(&spec).await.unwrap();
     World {
-        anvil,
-        provider,
-        game: d.dispute_game,
+        provider: chain.admin.clone(),
+        game: chain.deployment.dispute_game,
         task_id,
-        start_block: d.block_number,
+        start_block: chain.deployment.block_number,
+        chain,
     }
 }
 
@@ -113,7 +88,7 @@ impl World {
             rpc_url: self.anvil.endpoint(),
             game: self.game,
             start_block: self.start_block,
-            dev_key: Some(key_hex(&self.anvil, 2)),
+            dev_key: Some(self.key_hex(2)),
             state_dir: state_dir.to_path_buf(),
             confirmations: 0,
             sample_rate: 1.0,
@@ -204,25 +179,10 @@ fn sampling_is_deterministic_and_follows_the_rate() {
 #[tokio::test]
 async fn operators_sign_collect_and_resolve() {
     use alloy::primitives::Bytes;
-    use verbench_bundle::LeafV2;
     use verbench_chain::bindings::{IDisputeGame::Dispute, IServiceManager};
     let w = world().await;
     let provider_addr = w.anvil.addresses()[1];
-    let leaves: Vec<LeafV2> = (0..4u64)
-        .map(|i| LeafV2 {
-            task_id: w.task_id.into(),
-            provider: provider_addr.into(),
-            index: i,
-            leaf_count: 4,
-            input_hash: [i as u8; 32],
-            output_hash: [9; 32],
-            toploc_hash: [8; 32],
-            score: 0,
-            score_sum: 0,
-        })
-        .collect();
-    let hashes: Vec<[u8; 32]> = leaves.iter().map(|l| l.hash()).collect();
-    let tree = verbench_merkle::MerkleTree::from_leaf_hashes(&hashes).unwrap();
+    let (leaves, tree) = verbench_testkit::leaves_and_tree(w.task_id, provider_addr, 4).unwrap();
 
     // Two operators with stake, registered before the dispute.
     let sm_addr = IDisputeGame::new(w.game, &w.provider)
@@ -314,7 +274,7 @@ async fn operators_sign_collect_and_resolve() {
     );
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let op = |i: usize, dir: &std::path::Path, peer: String| Config {
-        dev_key: Some(key_hex(&w.anvil, i)),
+        dev_key: Some(w.key_hex(i)),
         operator: true,
         sample_rate: 0.0,
         peers: vec![peer],

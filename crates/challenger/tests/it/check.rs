@@ -2,13 +2,12 @@
 
 use alloy::primitives::{Address, Bytes, Uint, B256, U256};
 use std::path::{Path, PathBuf};
-use verbench_bundle::{
-    leaf, BundleWriter, GenerationParams, Header, Item, ToplocParams, FORMAT, WAD,
-};
-use verbench_chain::bindings::IDisputeGame::{self, Commitment, Outcome, TaskSpec};
+use verbench_bundle::{leaf, BundleWriter, Header, Item, WAD};
+use verbench_chain::bindings::IDisputeGame::{Commitment, Outcome, TaskSpec};
 use verbench_challenger::check::{Action, Benchmarks, Checker, Target};
 use verbench_challenger::metrics::Metrics;
 use verbench_merkle::{hash_leaf, to_hex, verify};
+use verbench_testkit::{header_for, task_spec};
 
 const CHAIN_ID: u64 = 31337;
 const N: u32 = 4;
@@ -22,53 +21,17 @@ fn provider() -> Address {
 }
 
 fn spec() -> TaskSpec {
-    TaskSpec {
-        modelHash: B256::repeat_byte(0x22),
-        manifestHash: B256::repeat_byte(0x55),
-        datasetRoot: B256::repeat_byte(0x44),
-        datasetSize: N,
-        generation: IDisputeGame::GenerationParams {
-            maxNewTokens: 8,
-            temperatureMilli: 0,
-            seed: 0,
-        },
-        toploc: IDisputeGame::ToplocParams {
-            topk: 4,
-            decodeBatchingSize: 32,
-            maxMantErrMeanMilli: 0,
-            maxMantErrMedianMilli: 0,
-            minExpMatches: 0,
-            tokenMarginMilli: 0,
-        },
-        calibrationHash: B256::ZERO,
-        providerBond: Uint::ZERO,
-        challengerBond: Uint::ZERO,
-        challengeWindow: 0,
-        fee: Uint::ZERO,
-    }
+    task_spec(
+        B256::repeat_byte(0x22),
+        B256::repeat_byte(0x55),
+        B256::repeat_byte(0x44),
+        N,
+        8,
+    )
 }
 
 fn header(s: &TaskSpec) -> Header {
-    Header {
-        format: FORMAT.into(),
-        chain_id: CHAIN_ID,
-        game: format!("{:#x}", game()),
-        task_id: to_hex(&[0x77; 32]),
-        provider: format!("{:#x}", provider()),
-        model_hash: format!("{:#x}", s.modelHash),
-        manifest_hash: format!("{:#x}", s.manifestHash),
-        dataset_root: format!("{:#x}", s.datasetRoot),
-        leaf_count: u64::from(N),
-        generation: GenerationParams {
-            max_new_tokens: 8,
-            temperature_milli: 0,
-            seed: 0,
-        },
-        toploc: ToplocParams {
-            topk: 4,
-            decode_batching_size: 32,
-        },
-    }
+    header_for(s, CHAIN_ID, game(), B256::repeat_byte(0x77), provider())
 }
 
 /// Writes an N-item bundle (scores 1, 0, 1, 0) and the commitment that answers it.

@@ -6,7 +6,6 @@
 use crate::chain::world;
 use alloy::{primitives::B256, providers::ext::AnvilApi};
 use std::process::Command;
-use verbench_bundle::LeafV2;
 use verbench_chain::bindings::IDisputeGame::{self, CommitmentStatus, DisputeStatus};
 
 fn run_bot(config: &std::path::Path, failpoint: Option<&str>) -> std::process::ExitStatus {
@@ -30,23 +29,7 @@ async fn killed_at_every_point_and_restarted_opens_exactly_one_dispute_that_reso
             let w = world().await;
             let provider = w.anvil.addresses()[1];
             // A real 4-leaf tree, so that the provider can reveal (needed to reach voting).
-            let leaves: Vec<LeafV2> = (0..4u64)
-                .map(|i| LeafV2 {
-                    task_id: w.task_id.into(),
-                    provider: provider.into(),
-                    index: i,
-                    leaf_count: 4,
-                    input_hash: [i as u8; 32],
-                    output_hash: [9; 32],
-                    toploc_hash: [8; 32],
-                    score: 0,
-                    score_sum: 0,
-                })
-                .collect();
-            let tree = verbench_merkle::MerkleTree::from_leaf_hashes(
-                &leaves.iter().map(LeafV2::hash).collect::<Vec<_>>(),
-            )
-            .unwrap();
+            let (leaves, tree) = verbench_testkit::leaves_and_tree(w.task_id, provider, 4).unwrap();
             let cid = w
                 .commit_root(B256::from(tree.root()), "file:///nowhere/bundle.jsonl")
                 .await;
