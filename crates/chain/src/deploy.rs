@@ -337,7 +337,8 @@ mod tests {
 
     #[test]
     fn files_without_a_backend_are_native_and_a_mismatch_is_an_error() {
-        // The layout script/Deploy.s.sol writes (no backend, no eigenlayer section).
+        // The layout script/Deploy.s.sol wrote before it named the backend (no backend, no
+        // eigenlayer section): still read, as native.
         let old = r#"{"chainId":31337,"deployer":"0x0000000000000000000000000000000000000001",
             "treasury":"0x0000000000000000000000000000000000000001","blockNumber":1,
             "serviceManager":"0x0000000000000000000000000000000000000002",

@@ -60,7 +60,11 @@ pub mod bindings {
 }
 
 /// A revert of one of verbench's contracts, decoded into the `sol!`-generated error enum of the
-/// interface that declares it (match on the variants; never on the rendered text).
+/// interface that declares it (match on the variants; never on the rendered text). Two errors with
+/// the same signature in two interfaces have the same selector and cannot be told apart from the
+/// revert data: `NothingToWithdraw()` (game and native service manager) and `InvalidParameter()`
+/// (game and operator set) decode as the first match in the order game, operator set, native,
+/// EigenLayer; know which contract was called.
 #[derive(Debug)]
 pub enum Revert {
     /// `IDisputeGame`'s errors.

@@ -195,7 +195,16 @@ async fn main() -> anyhow::Result<()> {
                 out.display()
             );
             let params = params.deploy_params()?;
-            let (provider, me, _) = connect(&chain).await?;
+            let (provider, me, chain_id) = connect(&chain).await?;
+            // The EigenLayer back end deploys its own core here, with a mintable stake token: a
+            // development chain's setup, never a real network's.
+            anyhow::ensure!(
+                backend == Backend::Native
+                    || verbench_chain::keys::DEV_CHAIN_IDS.contains(&chain_id),
+                "--backend eigenlayer deploys a development EigenLayer core (mintable stake token): \
+                 only on development chains {:?}, not chain {chain_id}",
+                verbench_chain::keys::DEV_CHAIN_IDS
+            );
             let d = match backend {
                 Backend::Native => verbench_chain::deploy::deploy(&provider, me, &params).await?,
                 Backend::EigenLayer => {
