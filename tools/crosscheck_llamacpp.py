@@ -60,12 +60,21 @@ def main():
     model_path, samples_path = args
     from llama_cpp import Llama
 
-    llm = Llama(model_path=model_path, n_ctx=4096, n_threads=2, logits_all=False, verbose=False)
+    # llama-cpp-python 0.3.x fills `scores` only with logits_all=True; without it the array is never
+    # written (it reads as zeros, which made every letter tie and "A" win: the cross-check of the
+    # first stop was wrong for that reason). Multiple choice needs the prompt's last logits, so it
+    # keeps them all; generation samples inside llama.cpp and needs none.
+    multiple_choice = bool(json.loads(open(samples_path).readline())["verbench"].get("choice_token_ids"))
+    llm = Llama(
+        model_path=model_path, n_ctx=4096, n_threads=2, logits_all=multiple_choice, verbose=False
+    )
     eos = llm.token_eos()
     samples = [json.loads(line) for line in open(samples_path)]
     if limit:
         samples = samples[:limit]
     agree = 0
+    letter_diff = 0.0
+    lead_diff = 0.0
     ours_hits = 0
     theirs_hits = 0
     disagreements = []
@@ -81,7 +90,17 @@ def main():
             letters = vb["choice_token_ids"]
             llm.eval(prompt)
             logits = llm.scores[llm.n_tokens - 1]
+            four = [float(logits[t]) for t in letters]
+            if len(set(four)) == 1:
+                sys.exit(f"item {s['doc_id']}: the four letter logits are all {four[0]}: no logits read")
             best = max(range(4), key=lambda i: (logits[letters[i]], -i))
+            # Engine-to-engine noise on what the validator compares: each letter's logit, and the
+            # claimed letter's lead over the best other letter.
+            mine = [r[0][0] for r in s["resps"]]
+            claimed = letters.index(vb["output_tokens"][0])
+            lead = lambda xs: xs[claimed] - max(x for i, x in enumerate(xs) if i != claimed)
+            letter_diff = max(letter_diff, max(abs(a - b) for a, b in zip(mine, four)))
+            lead_diff = max(lead_diff, abs(lead(mine) - lead(four)))
             theirs = "ABCD"[best]
             ours = "ABCD"[letters.index(vb["output_tokens"][0])]
             same = theirs == ours
@@ -104,7 +123,12 @@ def main():
         if not same and len(disagreements) < 10:
             disagreements.append({"doc_id": s["doc_id"], "verbench": ours, "llama.cpp": theirs})
         if (k + 1) % 20 == 0:
-            print(f"{k + 1}/{len(samples)} items, {time.time() - t0:.0f}s", file=sys.stderr)
+            print(
+                f"{k + 1}/{len(samples)} items, {time.time() - t0:.0f}s, agreement so far {agree}/{k + 1}, "
+                f"verbench hits {ours_hits:g}, llama.cpp hits {theirs_hits}, "
+                f"max letter logit diff {letter_diff:.3f}, max lead diff {lead_diff:.3f}",
+                file=sys.stderr,
+            )
     n = len(samples)
     print(
         json.dumps(
@@ -114,6 +138,8 @@ def main():
                 "verbench_score": ours_hits / n if n else None,
                 "llamacpp_score": theirs_hits / n if n else None,
                 "seconds": round(time.time() - t0, 1),
+                "max_letter_logit_diff": round(letter_diff, 4) if letter_diff else None,
+                "max_claimed_lead_diff": round(lead_diff, 4) if lead_diff else None,
                 "first_disagreements": disagreements,
             },
             indent=2,
