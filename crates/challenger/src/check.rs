@@ -521,12 +521,23 @@ pub fn score_action(c: &Commitment, opened: &Opened) -> anyhow::Result<Option<Ac
     } else {
         return Ok(None);
     };
-    let leaf = opened.prove(first)?;
-    let next = if with_next {
-        Some(opened.prove(first + 1)?)
+    // Both leaves from one pass over the bundle.
+    let wanted: &[u32] = if with_next {
+        &[first, first + 1]
     } else {
-        None
+        &[first]
     };
+    let mut proven = opened
+        .items(wanted)?
+        .into_iter()
+        .map(|(index, item)| opened.prove_item(index, &item));
+    let leaf = proven
+        .next()
+        .ok_or_else(|| anyhow!("item {first} missing"))??;
+    let next = proven.next().transpose()?;
+    if with_next && next.is_none() {
+        return Err(anyhow!("item {} missing", first + 1));
+    }
     Ok(Some(Action::ScoreProof {
         index: first,
         leaf,

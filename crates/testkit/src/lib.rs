@@ -6,7 +6,7 @@ use alloy::{
     providers::{ext::AnvilApi, DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
-use verbench_bundle::{leaf::LeafV2, GenerationParams, Header, ToplocParams, FORMAT};
+use verbench_bundle::{leaf::LeafV2, Header};
 use verbench_chain::{
     bindings::{
         IDisputeGame::{self, TaskSpec},
@@ -16,6 +16,7 @@ use verbench_chain::{
     local,
 };
 use verbench_merkle::MerkleTree;
+use verbench_provider::task::TaskInfo;
 
 /// Roles by anvil account index.
 pub mod role {
@@ -176,7 +177,7 @@ pub fn task_spec(
 }
 
 /// The bundle header a provider writes for `spec` (task `task_id` on `game` of chain
-/// `chain_id`), committing as `provider`.
+/// `chain_id`), committing as `provider`: the provider's own derivation (`TaskInfo::header`).
 pub fn header_for(
     spec: &TaskSpec,
     chain_id: u64,
@@ -184,26 +185,11 @@ pub fn header_for(
     task_id: B256,
     provider: Address,
 ) -> Header {
-    Header {
-        format: FORMAT.into(),
-        chain_id,
-        game: format!("{game:#x}"),
-        task_id: format!("{task_id:#x}"),
-        provider: format!("{provider:#x}"),
-        model_hash: format!("{:#x}", spec.modelHash),
-        manifest_hash: format!("{:#x}", spec.manifestHash),
-        dataset_root: format!("{:#x}", spec.datasetRoot),
-        leaf_count: u64::from(spec.datasetSize),
-        generation: GenerationParams {
-            max_new_tokens: spec.generation.maxNewTokens,
-            temperature_milli: spec.generation.temperatureMilli,
-            seed: spec.generation.seed,
-        },
-        toploc: ToplocParams {
-            topk: spec.toploc.topk,
-            decode_batching_size: spec.toploc.decodeBatchingSize,
-        },
+    TaskInfo {
+        task_id,
+        spec: spec.clone(),
     }
+    .header(chain_id, game, provider)
 }
 
 /// `n` (at least 1) well-formed `LeafV2` leaves of `provider` for task `task_id` (input hash
