@@ -22,8 +22,10 @@ interface IDisputeGame {
 
     /// @notice TOPLOC proof and validation parameters (crates/toploc `ProofParams`, `Thresholds`);
     /// the mantissa limits are fixed point with three decimals (10.0 = 10000).
-    /// `tokenMarginMilli` is the token check's margin in thousandths of a logit; 0 leaves the margin to
-    /// each judge's own setting (docs/detection.md) until tasks carry a calibrated one.
+    /// `tokenMarginMilli` is the token check's margin in thousandths of a logit. Every judge uses the
+    /// task's limits as they are and no setting of its own (0: the claimed token must be the exact
+    /// recomputed argmax); calibrated limits come from the calibration file whose keccak256 is the
+    /// task's `calibrationHash` (docs/calibration.md).
     struct ToplocParams {
         uint32 topk;
         uint32 decodeBatchingSize;
@@ -40,8 +42,9 @@ interface IDisputeGame {
     /// their reference answers are, how prompts are formatted and how outputs are scored.
     /// @param datasetRoot Merkle root (docs/merkle.md) over the dataset's inputs: leaf i = hashLeaf(input i).
     /// @param datasetSize Number of dataset items, which is also every commitment's leaf count.
-    /// @param calibrationHash Hash of the task's calibration record (thresholds and the measurements
-    /// behind them); 0 when the thresholds were not calibrated for this task.
+    /// @param calibrationHash keccak256 of the calibration file (docs/calibration.md) the TOPLOC limits
+    /// and token margin were taken from: the measurements and false-positive targets behind them;
+    /// 0 when the limits were not calibrated.
     /// @param providerBond Exact bond a provider posts with each commitment (wei, > 0).
     /// @param challengerBond Exact bond a challenger posts with each dispute (wei, > 0); it must cover
     /// a provider's cost of revealing a leaf.

@@ -72,6 +72,12 @@ pub fn thresholds_of(spec: &TaskSpec) -> verbench_toploc::Thresholds {
     }
 }
 
+/// The token check's margin a task fixes, in logits (`tokenMarginMilli / 1000`; 0 means the
+/// claimed token must be the recomputed argmax). Every judge uses this value and no other.
+pub fn token_margin_of(spec: &TaskSpec) -> f32 {
+    spec.toploc.tokenMarginMilli as f32 / 1000.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

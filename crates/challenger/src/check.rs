@@ -267,7 +267,6 @@ impl Benchmarks {
 /// benchmarks. Holds no chain client.
 pub struct Checker {
     model_path: Option<PathBuf>,
-    token_margin: f32,
     model: Option<(verbench_inference::Llama, ModelTokenizer)>,
     /// The model's tokenizer alone (rescoring every item needs no model run).
     tokenizer: Option<ModelTokenizer>,
@@ -278,7 +277,6 @@ impl std::fmt::Debug for Checker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Checker")
             .field("model_path", &self.model_path)
-            .field("token_margin", &self.token_margin)
             .field("model_loaded", &self.model.is_some())
             .finish()
     }
@@ -286,11 +284,11 @@ impl std::fmt::Debug for Checker {
 
 impl Checker {
     /// A checker judging with the model at `model_path` (none: structure, header and running
-    /// sums only) and `token_margin` where a task does not fix its own.
-    pub fn new(model_path: Option<PathBuf>, token_margin: f32, benchmarks: Benchmarks) -> Self {
+    /// sums only). Items are judged by their task's limits alone (TOPLOC thresholds and token
+    /// margin from the task spec): no local setting changes a verdict.
+    pub fn new(model_path: Option<PathBuf>, benchmarks: Benchmarks) -> Self {
         Self {
             model_path,
-            token_margin,
             model: None,
             tokenizer: None,
             benchmarks,
@@ -481,11 +479,7 @@ impl Checker {
         };
         let spec = spec.ok_or_else(|| anyhow!("task spec not seen: not judging"))?;
         let thresholds = verbench_chain::rules::thresholds_of(spec);
-        // The task's own token margin when it fixes one, else this judge's setting.
-        let margin = match spec.toploc.tokenMarginMilli {
-            0 => self.token_margin,
-            milli => milli as f32 / 1000.0,
-        };
+        let margin = verbench_chain::rules::token_margin_of(spec);
         let params = verbench_toploc::ProofParams::paper_defaults();
         let validator = Validator::new(model.clone(), params, thresholds, margin);
         let expected = Expected::of(benchmark, item.index)

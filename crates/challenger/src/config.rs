@@ -49,8 +49,6 @@ pub struct Config {
     /// bot fetches them from the manifest's URI), and the datasets of legacy tasks (manifest hash
     /// 0, matched by their root).
     pub datasets: Vec<PathBuf>,
-    /// Token-check margin in logits (default: the validator's paper default).
-    pub token_margin: f32,
     /// The ServiceManager back end the bot expects (`native` or `eigenlayer`); checked against
     /// the DisputeGame's service manager at start. Unset: accept either.
     pub backend: Option<verbench_chain::deploy::Backend>,
@@ -83,7 +81,6 @@ impl Default for Config {
             model: None,
             manifests: Vec::new(),
             datasets: Vec::new(),
-            token_margin: 1.0,
             backend: None,
             poll_interval_ms: 2000,
             max_block_range: 2000,
@@ -105,11 +102,6 @@ impl Config {
             (0.0..=1.0).contains(&self.sample_rate),
             "sample_rate {} is not in [0, 1]",
             self.sample_rate
-        );
-        anyhow::ensure!(
-            self.token_margin.is_finite() && self.token_margin >= 0.0,
-            "token_margin {} is not a non-negative number",
-            self.token_margin
         );
         Ok(())
     }

@@ -81,9 +81,6 @@ struct RunArgs {
     /// Dataset JSONL (repeatable): local copies of manifests' datasets, or legacy datasets.
     #[arg(long = "dataset")]
     datasets: Vec<PathBuf>,
-    /// Token-check margin in logits [default: 1.0].
-    #[arg(long)]
-    token_margin: Option<f32>,
     /// Sleep between polls, milliseconds [default: 2000].
     #[arg(long)]
     poll_interval_ms: Option<u64>,
@@ -112,7 +109,6 @@ impl RunArgs {
             confirmations,
             sample_rate,
             seed,
-            token_margin,
             poll_interval_ms
         );
         macro_rules! set_opt {

@@ -15,11 +15,6 @@ pub mod flow;
 
 pub use verbench_testkit::{ether, role};
 
-/// The token-check margin calibrated on SmolLM2-135M's honest runs of the CI subset
-/// (docs/detection.md), logits. Right for the demo's fixed prompts; not a deployment setting: an
-/// honest token 0.659 logits off the validator's choice was measured on the full prompt set.
-pub const SMOLLM2_TOKEN_MARGIN: f32 = 0.384;
-
 /// A running local network: the test kit's [`Chain`] (anvil, the contracts, accounts by role)
 /// plus what the demo does on it (tasks over benchmarks, providers, bots).
 pub struct Devnet {
@@ -56,7 +51,8 @@ impl Devnet {
     }
 
     /// Registers a greedy task over `benchmark` for the model with `model_hash` (a manifest's own
-    /// generation length wins over `max_new_tokens`).
+    /// generation length wins over `max_new_tokens`), judged by the committed SmolLM2-135M greedy
+    /// calibration (its limits and hash).
     pub async fn register_task(
         &self,
         benchmark: &Benchmark,
@@ -156,8 +152,6 @@ impl Devnet {
                 .collect(),
             datasets: vec![dataset.to_path_buf()],
             poll_interval_ms: 200,
-            // SmolLM2-135M's calibrated token margin (docs/detection.md).
-            token_margin: SMOLLM2_TOKEN_MARGIN,
             ..verbench_challenger::Config::default()
         }
     }
@@ -177,6 +171,18 @@ impl OperatorSet {
         root: &Path,
         model: &Path,
         dataset: &Path,
+    ) -> anyhow::Result<Self> {
+        Self::start_with(devnet, accounts, root, model, dataset, |_, _| {}).await
+    }
+
+    /// [`Self::start`], with `tweak(k, config)` changing the `k`-th bot's local settings.
+    pub async fn start_with(
+        devnet: &Devnet,
+        accounts: &[usize],
+        root: &Path,
+        model: &Path,
+        dataset: &Path,
+        tweak: impl Fn(usize, &mut verbench_challenger::Config),
     ) -> anyhow::Result<Self> {
         let mut listeners = Vec::new();
         for _ in accounts {
@@ -202,6 +208,7 @@ impl OperatorSet {
                 .filter(|(j, _)| *j != k)
                 .map(|(_, u)| u.clone())
                 .collect();
+            tweak(k, &mut cfg);
             let bot = verbench_challenger::Bot::new(cfg).await?;
             tokio::spawn(verbench_challenger::serve(
                 bot.shared(),

@@ -78,6 +78,18 @@ pub(crate) fn rows_f32(t: &Tensor) -> Result<Vec<f32>> {
 /// Generates from `prompt` with `model`, capturing the final hidden state of every position and
 /// proving it on the fly. The record names `model`'s hash.
 pub fn generate(model: &Llama, prompt: &[u32], opts: &GenerateOptions) -> Result<Record> {
+    generate_observed(model, prompt, opts, |_, _| {})
+}
+
+/// [`generate`], handing `observe` the generator's logits row that chose each output position
+/// (`observe(position, logits)`, called once per output token before it is chosen): the
+/// generator side of calibration (`crate::calibration`).
+pub fn generate_observed(
+    model: &Llama,
+    prompt: &[u32],
+    opts: &GenerateOptions,
+    mut observe: impl FnMut(usize, &[f32]),
+) -> Result<Record> {
     opts.sampling.check()?;
     if prompt.is_empty() {
         return Err(Error::EmptyPrompt);
@@ -106,6 +118,7 @@ pub fn generate(model: &Llama, prompt: &[u32], opts: &GenerateOptions) -> Result
     let mut logits = rows_f32(&model.logits(&last)?)?;
     let mut output = Vec::with_capacity(opts.max_new_tokens);
     loop {
+        observe(output.len(), &logits);
         let tok = choose(&opts.sampling, output.len(), &logits);
         output.push(tok);
         let h = model.forward(&[tok], &mut cache)?;

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod calibration;
 pub mod detection;
 mod error;
 mod generate;
@@ -10,7 +11,9 @@ mod tokenizer;
 mod validate;
 
 pub use error::{Error, Result};
-pub use generate::{choose_among, generate, prove_by_prefill, GenerateOptions, Record};
+pub use generate::{
+    choose_among, generate, generate_observed, prove_by_prefill, GenerateOptions, Record,
+};
 pub use hash::ModelHash;
 pub use model::{Config, DerivedWeight, KvCache, KvCacheMode, Llama, WeightFormat};
 pub use sampling::Sampling;

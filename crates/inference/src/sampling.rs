@@ -115,7 +115,7 @@ fn nucleus(logits: &[f32], temperature: f32, top_p: f32) -> Vec<bool> {
 
 /// The score whose argmax is the sampled token, in logit units: `logit + T * g` (Gumbel-max
 /// scaled by the temperature so that margins compare with greedy margins).
-fn score(sampling: &Sampling, pos: usize, tok: usize, logit: f32) -> f32 {
+pub(crate) fn score(sampling: &Sampling, pos: usize, tok: usize, logit: f32) -> f32 {
     match *sampling {
         Sampling::Greedy => logit,
         Sampling::Seeded {

@@ -211,9 +211,19 @@ impl Validator {
 
     /// Recomputes `record` (one forward pass) and returns the raw figures.
     pub fn recompute(&self, record: &Record) -> Result<Evidence> {
+        self.recompute_observed(record, |_, _| {})
+    }
+
+    /// [`Self::recompute`], handing `observe` the recomputed logits row that chose each output
+    /// position (`observe(position, logits)`): the validator side of calibration.
+    pub fn recompute_observed(
+        &self,
+        record: &Record,
+        observe: impl FnMut(usize, &[f32]),
+    ) -> Result<Evidence> {
         self.precheck(record)?;
         let h = self.hidden_of(record)?;
-        self.evidence(record, &h)
+        self.evidence_observed(record, &h, observe)
     }
 
     /// The hidden states of prompt + output, by one forward pass from an empty cache.
@@ -287,6 +297,15 @@ impl Validator {
     }
 
     fn evidence(&self, r: &Record, h: &Tensor) -> Result<Evidence> {
+        self.evidence_observed(r, h, |_, _| {})
+    }
+
+    fn evidence_observed(
+        &self,
+        r: &Record,
+        h: &Tensor,
+        mut observe: impl FnMut(usize, &[f32]),
+    ) -> Result<Evidence> {
         let n = r.prompt.len();
         let m = r.output.len();
         let hidden = self.model.config().hidden_size;
@@ -310,7 +329,10 @@ impl Validator {
             .iter()
             .zip(&r.output)
             .enumerate()
-            .map(|(i, (l, &t))| gap(&r.sampling, i, l, t, self.token_margin))
+            .map(|(i, (l, &t))| {
+                observe(i, l);
+                gap(&r.sampling, i, l, t, self.token_margin)
+            })
             .collect();
         Ok(Evidence {
             chunks: verdict.chunks,

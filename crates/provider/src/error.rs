@@ -28,6 +28,9 @@ pub enum Error {
         /// The inference error.
         source: verbench_inference::Error,
     },
+    /// A calibration file is unreadable or was made for another model or sampling mode.
+    #[error(transparent)]
+    Calibration(#[from] verbench_inference::calibration::CalibrationError),
     /// Inference failed outside an item (loading the model).
     #[error(transparent)]
     Inference(#[from] verbench_inference::Error),

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use verbench_bundle::{read_bundle, store::DirStore, BundleWriter};
 use verbench_chain::{
-    bindings::IDisputeGame::{self, GenerationParams, TaskSpec, ToplocParams},
+    bindings::IDisputeGame::{self, GenerationParams, TaskSpec},
     deploy::Deployment,
     keys::{load_signer, KeySource},
 };
@@ -190,22 +190,11 @@ struct RegisterTask {
     /// Sampling seed (legacy tasks; a manifest fixes its own).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// TOPLOC points per proof.
-    #[arg(long, default_value_t = 128)]
-    topk: u32,
-    /// TOPLOC decode rows per proof chunk.
-    #[arg(long, default_value_t = 32)]
-    decode_batching_size: u32,
-    /// Mantissa error mean limit x 1000. Required: calibrate it for the model (SmolLM2-135M:
-    /// 5160, docs/detection.md).
+    /// Calibration file (`verbench-calibrate fit`) for this model and sampling mode: the task
+    /// carries its TOPLOC limits and token margin, and its keccak256 as `calibrationHash`
+    /// (SmolLM2-135M greedy: crates/inference/calibrations/, docs/calibration.md).
     #[arg(long)]
-    max_mant_err_mean_milli: u32,
-    /// Mantissa error median limit x 1000. Required (SmolLM2-135M: 4000).
-    #[arg(long)]
-    max_mant_err_median_milli: u32,
-    /// Minimum exponent matches out of topk. Required (SmolLM2-135M: 106).
-    #[arg(long)]
-    min_exp_matches: u32,
+    calibration: PathBuf,
     /// Provider bond, wei.
     #[arg(long, default_value = "1000000000000000000")]
     provider_bond_wei: u128,
@@ -553,21 +542,19 @@ async fn main() -> anyhow::Result<()> {
                     seed: a.seed,
                 },
             };
+            let (toploc, calibration_hash) = verbench_provider::task::task_limits(
+                &a.calibration,
+                model_hash,
+                generation.temperatureMilli,
+            )?;
             let spec = TaskSpec {
                 modelHash: B256::from(model_hash.0),
                 manifestHash: B256::from(bench.manifest_hash()),
                 datasetRoot: B256::from(dataset.root()?),
                 datasetSize: u32::try_from(dataset.items.len()).context("dataset too large")?,
                 generation,
-                toploc: ToplocParams {
-                    topk: a.topk,
-                    decodeBatchingSize: a.decode_batching_size,
-                    maxMantErrMeanMilli: a.max_mant_err_mean_milli,
-                    maxMantErrMedianMilli: a.max_mant_err_median_milli,
-                    minExpMatches: a.min_exp_matches,
-                    tokenMarginMilli: 0,
-                },
-                calibrationHash: B256::ZERO,
+                toploc,
+                calibrationHash: calibration_hash,
                 providerBond: alloy::primitives::Uint::<96, 2>::from(a.provider_bond_wei),
                 challengerBond: alloy::primitives::Uint::<96, 2>::from(a.challenger_bond_wei),
                 challengeWindow: a.challenge_window,

@@ -140,9 +140,12 @@ fn provider_with(anvil: &AnvilInstance, account: usize) -> DynProvider {
 }
 
 /// A greedy task over a dataset of `dataset_size` items with root `dataset_root`, for the model
-/// `model_hash`, with SmolLM2-135M's calibrated TOPLOC limits (docs/detection.md, CI subset),
-/// 1 ETH provider bond, 0.1 ETH challenger bond and a one-hour challenge window. Adjust fields as
-/// a test needs.
+/// `model_hash`, judged by the committed SmolLM2-135M greedy calibration (its TOPLOC limits, token
+/// margin and hash: `verbench_inference::calibration::smollm2_greedy`), 1 ETH provider bond,
+/// 0.1 ETH challenger bond and a one-hour challenge window. Adjust fields as a test needs.
+///
+/// # Panics
+/// If the committed calibration file does not parse (a broken checkout).
 pub fn task_spec(
     model_hash: B256,
     manifest_hash: B256,
@@ -150,6 +153,8 @@ pub fn task_spec(
     dataset_size: u32,
     max_new_tokens: u32,
 ) -> TaskSpec {
+    let (calibration, calibration_hash) = verbench_inference::calibration::smollm2_greedy()
+        .expect("the committed SmolLM2-135M calibration parses");
     TaskSpec {
         modelHash: model_hash,
         manifestHash: manifest_hash,
@@ -160,15 +165,8 @@ pub fn task_spec(
             temperatureMilli: 0,
             seed: 0,
         },
-        toploc: IDisputeGame::ToplocParams {
-            topk: 128,
-            decodeBatchingSize: 32,
-            maxMantErrMeanMilli: 4_440,
-            maxMantErrMedianMilli: 4_000,
-            minExpMatches: 111,
-            tokenMarginMilli: 0,
-        },
-        calibrationHash: B256::ZERO,
+        toploc: verbench_provider::task::toploc_params(&calibration),
+        calibrationHash: B256::from(calibration_hash.0),
         providerBond: U96::from(10u64.pow(18)),
         challengerBond: U96::from(10u64.pow(17)),
         challengeWindow: 3600,

@@ -176,7 +176,7 @@ impl Bot {
             &cfg.datasets,
             cfg.state_dir.join("datasets"),
         )?;
-        let checker = Checker::new(cfg.model.clone(), cfg.token_margin, benchmarks);
+        let checker = Checker::new(cfg.model.clone(), benchmarks);
         info!(%me, game = %cfg.game, chain_id, %backend, cursor = state.cursor, operator = cfg.operator, "challenger ready");
         Ok(Self {
             cfg,

@@ -83,7 +83,6 @@ fn bundle(dir: &Path) -> (PathBuf, Commitment, Vec<Item>) {
 fn checker(model: Option<PathBuf>, cache: &Path) -> Checker {
     Checker::new(
         model,
-        1.0,
         Benchmarks::load(&[], &[], cache.to_path_buf()).unwrap(),
     )
 }

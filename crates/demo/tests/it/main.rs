@@ -486,6 +486,83 @@ async fn prompt_tampering_on_a_fraction_is_caught_by_sampling() {
     assert_eq!(s.status(&c.commitment_id).await, CommitmentStatus::Rejected);
 }
 
+/// Verdicts follow the task, not the judge (issue 14). The task carries the committed SmolLM2-135M
+/// calibration: its TOPLOC limits, its token margin and its hash. Three operators started with
+/// different local settings (sampling rate, seed, log-range size) judge a disputed leaf; every
+/// one that signs signs the same outcome, because nothing they judge by is a local setting any more
+/// (a config file still naming `token_margin` is refused at load).
+#[tokio::test(flavor = "multi_thread")]
+async fn operators_with_different_settings_sign_the_same_verdict() {
+    let s = scenario(4).await;
+    let (cal, hash) = verbench_inference::calibration::smollm2_greedy().unwrap();
+    assert_eq!(s.task.spec.calibrationHash, B256::from(hash.0));
+    assert_eq!(
+        s.task.spec.toploc.tokenMarginMilli,
+        cal.limits.token_margin_milli
+    );
+    assert_eq!(s.task.spec.toploc.minExpMatches, cal.limits.min_exp_matches);
+    let c = s
+        .net
+        .provide(
+            role::CHEAT,
+            &s.task,
+            &s.bench,
+            &s.model,
+            Some(Cheat::ModelSwapQ4_0),
+            s.path(),
+            true,
+        )
+        .await
+        .unwrap();
+    let report = s.challenger(1.0, 1).await.run_once().await.unwrap();
+    assert_eq!(report.disputes_opened, 1, "{report:?}");
+    let mut ops = OperatorSet::start_with(
+        &s.net,
+        &role::OPERATORS,
+        s.path(),
+        &smollm2_path(),
+        &s.dataset_path,
+        |k, cfg| match k {
+            0 => {}
+            1 => {
+                cfg.sample_rate = 1.0;
+                cfg.seed = 99;
+                cfg.max_block_range = 3;
+            }
+            _ => {
+                cfg.seed = 7;
+                cfg.max_block_range = 1;
+                cfg.reorg_depth = 2;
+            }
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(ops.round().await.unwrap(), 1);
+    assert_eq!(s.status(&c.commitment_id).await, CommitmentStatus::Rejected);
+    let outcomes: Vec<_> = ops
+        .bots
+        .iter()
+        .flat_map(|b| {
+            let shared = b.shared();
+            let a = shared.attestations.read().unwrap();
+            a.values().map(|a| a.outcome).collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(outcomes.len() >= 2, "a quorum signed: {outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| *o == verbench_challenger::VerdictOutcome::ProviderAtFault),
+        "{outcomes:?}"
+    );
+    // A config still naming the removed per-judge margin is refused, not silently ignored.
+    let old = s.path().join("old.toml");
+    std::fs::write(&old, "token_margin = 1.0\n").unwrap();
+    let err = verbench_challenger::Config::load(&old).unwrap_err();
+    assert!(format!("{err:#}").contains("token_margin"), "{err:#}");
+}
+
 /// Scenario 4: withheld data: the bundle is unreachable, the challenger forces a reveal, the
 /// provider does not reveal in time and is slashed.
 #[tokio::test(flavor = "multi_thread")]

@@ -1,4 +1,5 @@
 //! `verbench-submit`'s library on real files: the export of a bundle.
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // tests: a failed unwrap is a failed test
 
+mod calibration;
 mod export;

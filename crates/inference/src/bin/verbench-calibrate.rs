@@ -1,0 +1,360 @@
+//! Calibration of a model's limits for a stated false-positive target (`verbench_inference::calibration`).
+//!
+//! ```text
+//! verbench-calibrate trace --split even --tokens 512 --out cal.traces.jsonl      # honest items, resumable
+//! verbench-calibrate fit   --traces cal.traces.jsonl --out calibration.json       # limits for the targets
+//! verbench-calibrate check --calibration calibration.json --traces heldout.traces.jsonl
+//! ```
+//!
+//! `trace` appends one line per honest item and continues where an interrupted run stopped.
+#![allow(clippy::print_stdout)] // a report: its output is the point
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use verbench_inference::calibration::{
+    self, candle_key, check, fit, read_traces, trace_item, Calibration, SamplingMode, Targets,
+    TraceFile, TraceHeader,
+};
+use verbench_inference::detection::{OTHER_SYSTEM, PROMPTS};
+use verbench_inference::{device, load, smollm2_path, with_threads, Validator, WeightFormat};
+use verbench_toploc::ProofParams;
+
+#[derive(Parser)]
+#[command(
+    name = "verbench-calibrate",
+    about = "Calibrate TOPLOC limits and the token margin"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate honest items and measure them against the validator (appends to --out;
+    /// resumable: items already in the file are skipped).
+    Trace(TraceArgs),
+    /// Fit the limits to trace files for the stated targets and write the calibration file.
+    Fit(FitArgs),
+    /// Judge held-out trace files by a calibration's limits (a check, not a demonstration).
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+struct TraceArgs {
+    /// GGUF model (default: SmolLM2-135M-Instruct Q4_1 from tools/fetch-models.sh).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Which lines of the committed prompt set (crates/inference/data/prompts.txt): `even`
+    /// (calibration), `odd` (held out) or `all`.
+    #[arg(long, default_value = "even")]
+    split: String,
+    /// Prompt variants per line: 1 = the model's default system prompt; 2 adds the detection
+    /// matrix's other system prompt (more distinct honest items from the same lines).
+    #[arg(long, default_value_t = 1)]
+    variants: usize,
+    /// Seeds per (line, variant) for sampled modes (greedy: 1).
+    #[arg(long, default_value_t = 1)]
+    seeds: u64,
+    /// First seed.
+    #[arg(long, default_value_t = 0)]
+    seed_offset: u64,
+    /// Output tokens per item (EOS does not stop an item).
+    #[arg(long, default_value_t = 512)]
+    tokens: usize,
+    /// `greedy` or `t=<temperature>` (seeded Gumbel-max, top-p 1).
+    #[arg(long, default_value = "greedy")]
+    sampling: SamplingMode,
+    /// Stop after this many new items (the run continues later).
+    #[arg(long)]
+    max_items: Option<usize>,
+    /// Trace file (JSON lines; created, or continued when it exists).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct FitArgs {
+    /// Trace files (same key).
+    #[arg(long, required = true)]
+    traces: Vec<PathBuf>,
+    /// Target: probability that an honest item of --item-tokens tokens fails the token check.
+    #[arg(long, default_value_t = 1e-4)]
+    token_fp_per_item: f64,
+    /// Item length the token target refers to.
+    #[arg(long, default_value_t = 1024)]
+    item_tokens: u32,
+    /// Target: probability that an honest TOPLOC chunk fails.
+    #[arg(long, default_value_t = 1e-6)]
+    chunk_fp: f64,
+    /// Calibration file to write.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// The calibration file.
+    #[arg(long)]
+    calibration: PathBuf,
+    /// Held-out trace files (same key as the calibration, items not fitted on).
+    #[arg(long, required = true)]
+    traces: Vec<PathBuf>,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Trace(a) => trace(a),
+        Command::Fit(a) => fit_cmd(a),
+        Command::Check(a) => check_cmd(a),
+    }
+}
+
+fn trace(a: TraceArgs) -> anyhow::Result<()> {
+    let lines: Vec<&str> = PROMPTS.lines().filter(|l| !l.trim().is_empty()).collect();
+    let keep = |i: usize| match a.split.as_str() {
+        "even" => Ok(i % 2 == 0),
+        "odd" => Ok(i % 2 == 1),
+        "all" => Ok(true),
+        s => Err(anyhow::anyhow!("--split {s:?}: expected even, odd or all")),
+    };
+    if !(1..=2).contains(&a.variants) {
+        bail!("--variants must be 1 or 2");
+    }
+    if a.tokens == 0 {
+        bail!("--tokens must be > 0");
+    }
+    let seeds = match a.sampling {
+        SamplingMode::Greedy if a.seeds != 1 => {
+            bail!("greedy decoding is deterministic: --seeds must be 1")
+        }
+        _ if a.seeds == 0 => bail!("--seeds must be >= 1"),
+        _ => a.seeds,
+    };
+    let path = a.model.clone().unwrap_or_else(smollm2_path);
+    let dev = device();
+    eprintln!(
+        "loading {} (quantized generator, dense f32 validator)",
+        path.display()
+    );
+    let m = load(&path, WeightFormat::Quantized, &dev)
+        .with_context(|| format!("loading {}", path.display()))?;
+    let params = ProofParams::paper_defaults();
+    let dense = m.model.with_format(WeightFormat::DenseF32)?;
+    // The validator's own limits do not matter here: traces keep the raw figures.
+    let validator = Validator::new(
+        dense,
+        params,
+        verbench_toploc::Thresholds::paper_defaults(params.topk()),
+        f32::INFINITY,
+    );
+    let prompts = format!(
+        "crates/inference/data/prompts.txt (keccak {}), {} lines, {} variant(s) (1: default system prompt{})",
+        calibration::file_hash_bytes(PROMPTS.as_bytes()),
+        a.split,
+        a.variants,
+        if a.variants == 2 { "; 2: detection::OTHER_SYSTEM" } else { "" }
+    );
+    let header = TraceHeader {
+        version: calibration::FORMAT_VERSION,
+        key: candle_key(&m.model, a.sampling, params),
+        tokens: a.tokens as u32,
+        prompts,
+    };
+    let mut file = TraceFile::open_or_create(&a.out, &header)?;
+    let mut todo = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if !keep(i)? {
+            continue;
+        }
+        for v in 0..a.variants {
+            for s in a.seed_offset..a.seed_offset + seeds {
+                let item = match a.sampling {
+                    SamplingMode::Greedy => format!("p{i}v{v}"),
+                    SamplingMode::Seeded { .. } => format!("p{i}v{v}s{s}"),
+                };
+                if !file.has(&item) {
+                    todo.push((item, i, *line, v, s));
+                }
+            }
+        }
+    }
+    let total = todo.len() + file.traces.len();
+    if let Some(n) = a.max_items {
+        todo.truncate(n);
+    }
+    eprintln!(
+        "{}: {} item(s) done, {} to do now, {} tokens each",
+        a.out.display(),
+        file.traces.len(),
+        todo.len(),
+        a.tokens
+    );
+    let start = Instant::now();
+    let n = todo.len();
+    for (k, (item, _i, line, v, seed)) in todo.into_iter().enumerate() {
+        let system = match v {
+            0 => m.tokenizer.default_system().map(String::from),
+            _ => Some(OTHER_SYSTEM.to_string()),
+        };
+        let prompt = m.tokenizer.encode_chat(system.as_deref(), line)?;
+        let t0 = Instant::now();
+        let t = with_threads(2, || {
+            trace_item(
+                &m.model,
+                &validator,
+                item.clone(),
+                &prompt,
+                a.tokens,
+                a.sampling.sampling(seed),
+                params,
+            )
+        })??;
+        let secs = t0.elapsed().as_secs_f64();
+        let max_gap = t.gaps.iter().copied().fold(0f32, f32::max);
+        let max_err = t
+            .token_errors
+            .iter()
+            .copied()
+            .fold(f32::NEG_INFINITY, f32::max);
+        file.append(t)?;
+        let done = k + 1;
+        let eta = start.elapsed().as_secs_f64() / done as f64 * (n - done) as f64;
+        eprintln!(
+            "[{}/{}] {item}: {} tokens in {secs:.1} s ({:.1} tok/s); max gap {max_gap:.3}, max error {max_err:.3}; ETA {:.0} min",
+            file.traces.len(),
+            total,
+            a.tokens,
+            a.tokens as f64 / secs,
+            eta / 60.0
+        );
+    }
+    Ok(())
+}
+
+fn fit_cmd(a: FitArgs) -> anyhow::Result<()> {
+    let mut header: Option<TraceHeader> = None;
+    let mut traces = Vec::new();
+    let mut hashes = Vec::new();
+    for p in &a.traces {
+        let (h, t) = read_traces(p)?;
+        match &header {
+            None => header = Some(h),
+            Some(first) if first.key != h.key => bail!(
+                "{} was measured with another key than {}: one calibration fits one key",
+                p.display(),
+                a.traces[0].display()
+            ),
+            Some(_) => {}
+        }
+        hashes.push(calibration::file_hash(p)?);
+        traces.extend(t);
+    }
+    let header = header.context("no trace file")?;
+    let targets = Targets {
+        token_fp_per_item: a.token_fp_per_item,
+        item_tokens: a.item_tokens,
+        chunk_fp: a.chunk_fp,
+    };
+    let command = format!(
+        "verbench-calibrate fit {} --token-fp-per-item {} --item-tokens {} --chunk-fp {}",
+        a.traces
+            .iter()
+            .map(|p| format!("--traces {}", p.display()))
+            .collect::<Vec<_>>()
+            .join(" "),
+        a.token_fp_per_item,
+        a.item_tokens,
+        a.chunk_fp
+    );
+    let cal = fit(&header, &traces, hashes, targets, command)?;
+    let hash = cal.write(&a.out)?;
+    let l = cal.limits;
+    println!(
+        "{}: calibration {hash}\n  model {}, {}, {} items / {} tokens / {} chunks\n  token margin {:.3} logits (fit {:.3}, largest error {:.3}, {}); mantissa mean <= {:.3}, median <= {:.3}, exponent matches >= {}/{}",
+        a.out.display(),
+        cal.key.model_hash,
+        cal.key.sampling,
+        cal.data.items,
+        cal.data.tokens,
+        cal.data.chunks,
+        l.token_margin(),
+        cal.token_error.quantile,
+        cal.token_error.max_observed,
+        cal.token_error.binding,
+        f64::from(l.max_mant_err_mean_milli) / 1000.0,
+        f64::from(l.max_mant_err_median_milli) / 1000.0,
+        l.min_exp_matches,
+        cal.key.topk
+    );
+    Ok(())
+}
+
+fn check_cmd(a: CheckArgs) -> anyhow::Result<()> {
+    let (cal, hash) = Calibration::read(&a.calibration)?;
+    let mut header: Option<TraceHeader> = None;
+    let mut traces = Vec::new();
+    for p in &a.traces {
+        let (h, t) = read_traces(p)?;
+        if h.key != cal.key {
+            bail!(
+                "{} was measured with another key than the calibration {}",
+                p.display(),
+                a.calibration.display()
+            );
+        }
+        let fitted = cal.data.trace_hashes.contains(&calibration::file_hash(p)?);
+        if fitted {
+            bail!(
+                "{} is one of the files {} was fitted on: a held-out check needs other items",
+                p.display(),
+                a.calibration.display()
+            );
+        }
+        header.get_or_insert(h);
+        traces.extend(t);
+    }
+    let header = header.context("no trace file")?;
+    let r = check(&cal, hash, &header, &traces)?;
+    println!(
+        "Held-out check of {} ({hash}), {} items:\n  tokens over the margin {:.3}: {} of {} (95% upper bound {:.2e} per token, {:.2e} per {}-token item; target {:.0e})\n  items failing the token check: {} of {}\n  TOPLOC chunks failing: {} of {} (95% upper bound {:.2e} per chunk; target {:.0e})\n  largest gap {:.3}, largest logit-difference error {:.3}",
+        a.calibration.display(),
+        r.items,
+        cal.limits.token_margin(),
+        r.tokens.failures,
+        r.tokens.trials,
+        r.tokens.upper95,
+        r.per_item_token_upper95,
+        cal.targets.item_tokens,
+        cal.targets.token_fp_per_item,
+        r.items_token_check.failures,
+        r.items_token_check.trials,
+        r.chunks.failures,
+        r.chunks.trials,
+        r.chunks.upper95,
+        cal.targets.chunk_fp,
+        r.max_gap,
+        r.max_token_error
+    );
+    for f in &r.failing {
+        println!("  failing: {f}");
+    }
+    if let Some(out) = &a.out {
+        let mut b = serde_json::to_vec_pretty(&r)?;
+        b.push(b'\n');
+        std::fs::write(out, b).with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,1169 @@
+//! Calibration: the limits a task is judged by, derived for a stated false-positive target from a
+//! model of the tail of honest arithmetic noise, and the file that records them.
+//!
+//! # What is measured (a [`Trace`] per honest item)
+//!
+//! The generator (the provider's arithmetic: quantized step-by-step decoding) produces an item
+//! while its logits rows are kept; the validator (dense f32, one prefill) recomputes it. Per output
+//! token `t` with claimed token `a` the trace keeps
+//!
+//! - the **logit-difference error** `e_t = (v_b - v_a) - (g_b - g_a)`, where `g`/`v` are the
+//!   generator's and the validator's logits and `b` is the validator's best competitor of `a`
+//!   (highest score among the other tokens; for seeded sampling the score includes the replayed
+//!   Gumbel noise, which cancels in `e_t`). Since the generator chose `a`, `g_a + n_a >= g_b + n_b`,
+//!   so the token check's gap is at most `max(0, e_t)`: **`P(gap_t > m) <= P(e_t > m)`**, with
+//!   one sample of `e_t` at every token, not only at the rare near-ties where the gap is positive;
+//! - the gap itself (for the held-out check);
+//!
+//! and per TOPLOC chunk (prefill and decode) its exponent mismatches, mantissa-error mean and
+//! median.
+//!
+//! # How limits follow from a target ([`fit`])
+//!
+//! Each statistic's upper tail is modelled by a generalized Pareto distribution (peaks over a
+//! threshold `u`: the largest ~5% of samples, at least 50 and at most 1,000 exceedances), fitted by
+//! probability-weighted moments (Hosking & Wallis 1987). A negative fitted shape (a bounded tail) is
+//! replaced by 0 (exponential tail), which only makes the limit larger. Integer statistics
+//! (exponent mismatches, the mantissa median) get a geometric tail (the discrete exponential),
+//! and, when a GPD fitted to them with a deterministic uniform dither (`P(X >= k) = P(X + U > k)`)
+//! finds a heavier-than-exponential tail, the larger of the two limits. The limit for a per-sample
+//! exceedance probability `p` is the fitted quantile, and never below the largest calibration
+//! sample:
+//!
+//! - token margin: `p = target_item / item_tokens` per token (union bound over an item's tokens);
+//! - TOPLOC: `p = target_chunk / 3` per chunk and statistic (union bound over the three rules).
+//!
+//! Limits are rounded outwards to the task's fixed point (thousandths; whole mismatches).
+//!
+//! # The file ([`Calibration`])
+//!
+//! JSON, keyed by model hash, generator weight format, generator engine, validator path and
+//! sampling mode ([`Key`]). Its identity is `keccak256` of the file's bytes ([`Calibration::read`]
+//! returns it), which is what a task's `calibrationHash` holds beside the limits themselves.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use verbench_toploc::{ProofParams, Thresholds};
+
+use crate::generate::{generate_observed, GenerateOptions};
+use crate::hash::ModelHash;
+use crate::model::{KvCacheMode, Llama, WeightFormat};
+use crate::sampling::{score, Sampling};
+use crate::validate::Validator;
+
+/// Version of the calibration file layout.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The generator engine this crate implements (the provider's arithmetic path).
+pub const CANDLE_GENERATOR: &str =
+    "verbench-inference/candle 0.9: step-by-step decoding with a f32 KV cache, 2 threads";
+/// The validator path this crate implements (what challengers and operators recompute with).
+pub const CANDLE_DENSE_VALIDATOR: &str =
+    "verbench-inference/candle 0.9: dense f32 weights, one prefill over prompt + output";
+
+/// Errors of calibration: bad files, mismatched keys, too little data.
+#[derive(Debug, thiserror::Error)]
+pub enum CalibrationError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A file is not what it should be.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A calibration or trace was made for something else than it is used for.
+    #[error("{path} is a calibration for {what} {found}, not {expected}")]
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+        /// Which part of the key differs.
+        what: &'static str,
+        /// What the file says.
+        found: String,
+        /// What the caller needs.
+        expected: String,
+    },
+    /// Not enough samples to fit a tail.
+    #[error("{0}")]
+    TooFewSamples(String),
+    /// Generation or validation failed.
+    #[error(transparent)]
+    Inference(#[from] crate::Error),
+}
+
+/// Results of this module.
+pub type Result<T, E = CalibrationError> = std::result::Result<T, E>;
+
+/// How tokens are chosen, as far as calibration is concerned (seeds do not matter; top-p is 1,
+/// the protocol's sampling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SamplingMode {
+    /// Greedy decoding.
+    Greedy,
+    /// Seeded Gumbel-max sampling at `temperature_milli / 1000`, top-p 1.
+    Seeded {
+        /// Temperature in thousandths.
+        temperature_milli: u32,
+    },
+}
+
+impl SamplingMode {
+    /// The mode of a task's generation parameters (`temperatureMilli`; 0 is greedy).
+    pub fn from_task(temperature_milli: u32) -> Self {
+        match temperature_milli {
+            0 => Self::Greedy,
+            t => Self::Seeded {
+                temperature_milli: t,
+            },
+        }
+    }
+
+    /// The sampling of one item with `seed`.
+    pub fn sampling(self, seed: u64) -> Sampling {
+        match self {
+            Self::Greedy => Sampling::Greedy,
+            Self::Seeded { temperature_milli } => Sampling::from_task(temperature_milli, seed),
+        }
+    }
+}
+
+impl std::fmt::Display for SamplingMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Greedy => write!(f, "greedy"),
+            Self::Seeded { temperature_milli } => {
+                write!(
+                    f,
+                    "seeded T={}.{:03} top-p 1",
+                    temperature_milli / 1000,
+                    temperature_milli % 1000
+                )
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for SamplingMode {
+    type Err = String;
+    /// `greedy`, or `t=0.7` (a temperature, seeded Gumbel-max sampling, top-p 1).
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        if s == "greedy" {
+            return Ok(Self::Greedy);
+        }
+        let t = s
+            .strip_prefix("t=")
+            .ok_or_else(|| format!("sampling {s:?}: expected `greedy` or `t=<temperature>`"))?;
+        let t: f64 = t.parse().map_err(|e| format!("sampling {s:?}: {e}"))?;
+        if !(t > 0.0 && t <= 100.0) {
+            return Err(format!("sampling {s:?}: temperature must be in (0, 100]"));
+        }
+        Ok(Self::Seeded {
+            temperature_milli: (t * 1000.0).round() as u32,
+        })
+    }
+}
+
+/// What a calibration is valid for. Limits measured for one key say nothing about another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Key {
+    /// keccak256 of the weight file (the task's `modelHash`).
+    pub model_hash: ModelHash,
+    /// How the generator held the weights.
+    pub weight_format: WeightFormat,
+    /// The generator's engine and path ([`CANDLE_GENERATOR`]).
+    pub generator_engine: String,
+    /// The validator's path ([`CANDLE_DENSE_VALIDATOR`]).
+    pub validator_path: String,
+    /// Greedy or seeded sampling at a temperature.
+    pub sampling: SamplingMode,
+    /// TOPLOC values per proof.
+    pub topk: u32,
+    /// TOPLOC decode rows per proof.
+    pub decode_batching_size: u32,
+}
+
+/// The false-positive targets the limits are set for.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Targets {
+    /// Probability that an honest item of `item_tokens` tokens fails the token check.
+    pub token_fp_per_item: f64,
+    /// Tokens per item the token target refers to.
+    pub item_tokens: u32,
+    /// Probability that an honest TOPLOC chunk fails any of the three rules.
+    pub chunk_fp: f64,
+}
+
+impl Default for Targets {
+    /// 1e-4 per honest 1,024-token item for the token check, 1e-6 per TOPLOC chunk.
+    fn default() -> Self {
+        Self {
+            token_fp_per_item: 1e-4,
+            item_tokens: 1024,
+            chunk_fp: 1e-6,
+        }
+    }
+}
+
+/// The limits, exactly as a task carries them (`IDisputeGame.ToplocParams`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Mantissa-error mean limit, thousandths.
+    pub max_mant_err_mean_milli: u32,
+    /// Mantissa-error median limit, thousandths.
+    pub max_mant_err_median_milli: u32,
+    /// Least exponent matches of `topk`.
+    pub min_exp_matches: u32,
+    /// Token margin, thousandths of a logit.
+    pub token_margin_milli: u32,
+}
+
+impl Limits {
+    /// The TOPLOC thresholds.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            max_mant_err_mean: f64::from(self.max_mant_err_mean_milli) / 1000.0,
+            max_mant_err_median: f64::from(self.max_mant_err_median_milli) / 1000.0,
+            min_exp_matches: self.min_exp_matches as usize,
+        }
+    }
+
+    /// The token margin in logits.
+    pub fn token_margin(&self) -> f32 {
+        self.token_margin_milli as f32 / 1000.0
+    }
+}
+
+/// A generalized Pareto fit of one statistic's upper tail, and the limit it gives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TailFit {
+    /// Samples.
+    pub samples: u64,
+    /// Largest sample (before dither).
+    pub max_observed: f64,
+    /// Threshold `u` of the peaks-over-threshold fit.
+    pub threshold: f64,
+    /// Samples above `u`.
+    pub exceedances: u64,
+    /// GPD scale.
+    pub scale: f64,
+    /// GPD shape as fitted.
+    pub shape_fitted: f64,
+    /// GPD shape used (`max(fitted, 0)`).
+    pub shape: f64,
+    /// Per-sample exceedance probability the limit is set for.
+    pub target: f64,
+    /// The fitted tail's quantile at `target` (on the dithered scale for integer statistics).
+    pub quantile: f64,
+    /// The limit (in the statistic's units, before fixed-point rounding).
+    pub limit: f64,
+    /// Whether the quantile (`"tail"`) or the largest sample (`"observed"`) set the limit.
+    pub binding: String,
+}
+
+impl TailFit {
+    /// Probability that a sample exceeds `x` under the fitted tail (for `x >= threshold`;
+    /// the empirical fraction of the threshold below it).
+    pub fn exceedance(&self, x: f64) -> f64 {
+        let zeta = self.exceedances as f64 / self.samples as f64;
+        if x <= self.threshold {
+            return zeta;
+        }
+        let y = x - self.threshold;
+        if self.shape.abs() < 1e-9 {
+            zeta * (-y / self.scale).exp()
+        } else {
+            zeta * (1.0 + self.shape * y / self.scale).powf(-1.0 / self.shape)
+        }
+    }
+}
+
+/// Summary of the honest data a calibration was fitted on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSummary {
+    /// Where the prompts came from and which were used.
+    pub prompts: String,
+    /// Honest items.
+    pub items: u64,
+    /// Output tokens.
+    pub tokens: u64,
+    /// TOPLOC chunks (prefill and decode).
+    pub chunks: u64,
+    /// Largest token gap seen (the token check's own figure).
+    pub max_gap: f64,
+    /// Tokens whose validator argmax differed from the claimed token.
+    pub tokens_with_positive_gap: u64,
+    /// keccak256 of each trace file fitted, in order.
+    pub trace_hashes: Vec<ModelHash>,
+}
+
+/// A calibration file: key, targets, limits, the fits behind them and the data summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// [`FORMAT_VERSION`].
+    pub version: u32,
+    /// What it is valid for.
+    pub key: Key,
+    /// False-positive targets.
+    pub targets: Targets,
+    /// The limits a task carries.
+    pub limits: Limits,
+    /// Fit of the logit-difference error per token.
+    pub token_error: TailFit,
+    /// Fit of the exponent mismatches per chunk.
+    pub exp_mismatches: TailFit,
+    /// Fit of the mantissa-error mean per chunk.
+    pub mant_err_mean: TailFit,
+    /// Fit of the mantissa-error median per chunk.
+    pub mant_err_median: TailFit,
+    /// The data.
+    pub data: DataSummary,
+    /// The command that made it.
+    pub command: String,
+}
+
+fn keccak(bytes: &[u8]) -> ModelHash {
+    ModelHash::of_bytes(bytes)
+}
+
+impl Calibration {
+    /// The file's bytes (pretty JSON and a newline): what its hash covers. Fails on a
+    /// non-finite figure (JSON has none).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut b = serde_json::to_vec_pretty(self).map_err(|e| CalibrationError::Invalid {
+            path: PathBuf::from("<calibration>"),
+            reason: format!("cannot be written as JSON: {e}"),
+        })?;
+        b.push(b'\n');
+        Ok(b)
+    }
+
+    /// keccak256 of [`Self::to_bytes`]: a task's `calibrationHash`.
+    pub fn hash(&self) -> Result<ModelHash> {
+        Ok(keccak(&self.to_bytes()?))
+    }
+
+    /// Writes the file (atomically: a temporary file renamed over `path`).
+    pub fn write(&self, path: &Path) -> Result<ModelHash> {
+        let bytes = self.to_bytes()?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, &bytes)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|source| CalibrationError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(keccak(&bytes))
+    }
+
+    /// Reads a calibration file and its hash (keccak256 of the bytes as read). Refuses a file
+    /// of another layout version, or one whose bytes are not its own canonical writing (so the
+    /// hash of the file and of its content cannot differ).
+    pub fn read(path: &Path) -> Result<(Self, ModelHash)> {
+        let bytes = std::fs::read(path).map_err(|source| CalibrationError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_bytes(path, &bytes)
+    }
+
+    /// [`Self::read`] of bytes already in memory (`path` names them in errors).
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Self, ModelHash)> {
+        let invalid = |reason: String| CalibrationError::Invalid {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let cal: Self = serde_json::from_slice(bytes)
+            .map_err(|e| invalid(format!("not a calibration file: {e}")))?;
+        if cal.version != FORMAT_VERSION {
+            return Err(invalid(format!(
+                "calibration layout version {} (this build reads {FORMAT_VERSION})",
+                cal.version
+            )));
+        }
+        if cal.to_bytes()? != bytes {
+            return Err(invalid(
+                "not in canonical form (edited by hand?): rewrite it with `verbench-calibrate fit`"
+                    .into(),
+            ));
+        }
+        Ok((cal, keccak(bytes)))
+    }
+
+    /// Refuses this calibration for a model of hash `model` judged in `sampling` mode.
+    pub fn check_for(&self, path: &Path, model: ModelHash, sampling: SamplingMode) -> Result<()> {
+        if self.key.model_hash != model {
+            return Err(CalibrationError::Mismatch {
+                path: path.to_path_buf(),
+                what: "model",
+                found: self.key.model_hash.to_hex(),
+                expected: model.to_hex(),
+            });
+        }
+        if self.key.sampling != sampling {
+            return Err(CalibrationError::Mismatch {
+                path: path.to_path_buf(),
+                what: "sampling mode",
+                found: self.key.sampling.to_string(),
+                expected: sampling.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The committed calibration of SmolLM2-135M-Instruct Q4_1 for greedy decoding
+/// (`crates/inference/calibrations/`, made as docs/calibration.md says).
+pub const SMOLLM2_GREEDY_FILE: &str =
+    "crates/inference/calibrations/smollm2-135m-instruct.q4_1.greedy.json";
+
+const SMOLLM2_GREEDY: &[u8] =
+    include_bytes!("../calibrations/smollm2-135m-instruct.q4_1.greedy.json");
+
+/// [`SMOLLM2_GREEDY_FILE`], parsed, and its hash.
+pub fn smollm2_greedy() -> Result<(Calibration, ModelHash)> {
+    Calibration::from_bytes(Path::new(SMOLLM2_GREEDY_FILE), SMOLLM2_GREEDY)
+}
+
+/// TOPLOC figures of one chunk of an honest item.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ChunkStat {
+    /// The prefill chunk (the prompt's rows) rather than a decode chunk.
+    pub prefill: bool,
+    /// Exponent mismatches of `topk`.
+    pub exp_mismatches: u32,
+    /// Mantissa-error mean.
+    pub mant_err_mean: f64,
+    /// Mantissa-error median.
+    pub mant_err_median: f64,
+}
+
+/// The measurements of one honest item: what [`fit`] and [`check`] read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    /// Item label (prompt index and variant), unique in its trace file.
+    pub item: String,
+    /// Seed of the item's sampling (0 for greedy).
+    pub seed: u64,
+    /// Prompt tokens.
+    pub prompt_tokens: u32,
+    /// Logit-difference error `e_t` per output token (see the module docs).
+    pub token_errors: Vec<f32>,
+    /// The token check's gap per output token.
+    pub gaps: Vec<f32>,
+    /// TOPLOC figures per chunk, prefill first.
+    pub chunks: Vec<ChunkStat>,
+}
+
+/// The first line of a trace file: what every trace in it was measured with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceHeader {
+    /// [`FORMAT_VERSION`].
+    pub version: u32,
+    /// The key the traces measure.
+    pub key: Key,
+    /// Output tokens per item.
+    pub tokens: u32,
+    /// Where the prompts came from and which were used.
+    pub prompts: String,
+}
+
+/// The best competitor of `claimed` under `sampling`'s score of `logits` (highest score among
+/// the other tokens; the first on a tie).
+fn best_competitor(sampling: &Sampling, pos: usize, logits: &[f32], claimed: usize) -> usize {
+    let mut best = (f32::NEG_INFINITY, usize::MAX);
+    for (j, &l) in logits.iter().enumerate() {
+        if j == claimed {
+            continue;
+        }
+        let s = score(sampling, pos, j, l);
+        if s > best.0 || best.1 == usize::MAX {
+            best = (s, j);
+        }
+    }
+    best.1
+}
+
+/// The logit-difference error of output position `pos` (see the module docs).
+pub fn token_error(
+    sampling: &Sampling,
+    pos: usize,
+    generator: &[f32],
+    validator: &[f32],
+    claimed: u32,
+) -> f32 {
+    let a = claimed as usize;
+    if a >= generator.len() || a >= validator.len() || generator.len() != validator.len() {
+        return f32::INFINITY;
+    }
+    let b = best_competitor(sampling, pos, validator, a);
+    if b == usize::MAX {
+        return 0.0;
+    }
+    (validator[b] - validator[a]) - (generator[b] - generator[a])
+}
+
+/// Generates one honest item with `generator` and measures it against `validator`.
+pub fn trace_item(
+    generator: &Llama,
+    validator: &Validator,
+    item: String,
+    prompt: &[u32],
+    tokens: usize,
+    sampling: Sampling,
+    params: ProofParams,
+) -> Result<Trace> {
+    let opts = GenerateOptions {
+        max_new_tokens: tokens,
+        sampling,
+        stop_token: None,
+        kv_cache: KvCacheMode::Full,
+        proofs: Some(params),
+    };
+    let mut gen_rows: Vec<Vec<f32>> = Vec::with_capacity(tokens);
+    let record = generate_observed(generator, prompt, &opts, |_, l| gen_rows.push(l.to_vec()))?;
+    let mut token_errors = Vec::with_capacity(tokens);
+    let evidence = validator.recompute_observed(&record, |pos, v| {
+        let e = match gen_rows.get(pos) {
+            Some(g) => token_error(&sampling, pos, g, v, record.output[pos]),
+            None => f32::INFINITY,
+        };
+        token_errors.push(e);
+    })?;
+    let chunks = evidence
+        .chunks
+        .iter()
+        .map(|c| {
+            let r = c.result.as_ref().ok_or_else(|| {
+                crate::Error::InvalidParams(format!("chunk {} of {item} has no figures", c.index))
+            })?;
+            Ok(ChunkStat {
+                prefill: c.index == 0,
+                exp_mismatches: r.exp_mismatches as u32,
+                mant_err_mean: r.mant_err_mean,
+                mant_err_median: r.mant_err_median,
+            })
+        })
+        .collect::<Result<Vec<_>, crate::Error>>()?;
+    Ok(Trace {
+        item,
+        seed: match sampling {
+            Sampling::Greedy => 0,
+            Sampling::Seeded { seed, .. } => seed,
+        },
+        prompt_tokens: record.prompt.len() as u32,
+        token_errors,
+        gaps: evidence.gaps,
+        chunks,
+    })
+}
+
+/// A trace file opened for appending: its header and the items already in it.
+pub struct TraceFile {
+    path: PathBuf,
+    file: File,
+    /// The header.
+    pub header: TraceHeader,
+    /// Traces already present.
+    pub traces: Vec<Trace>,
+}
+
+impl TraceFile {
+    /// Opens (or creates, with `header`) a trace file to continue it. An existing file must have
+    /// the same header; a torn last line (a run killed mid-write) is dropped.
+    pub fn open_or_create(path: &Path, header: &TraceHeader) -> Result<Self> {
+        let io = |source| CalibrationError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if path.exists() {
+            let (found, traces, good_len) = read_traces_inner(path)?;
+            if &found != header {
+                return Err(CalibrationError::Invalid {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "holds traces of another run (header {}); use another --out",
+                        serde_json::to_string(&found).unwrap_or_default()
+                    ),
+                });
+            }
+            let file = OpenOptions::new().append(true).open(path).map_err(io)?;
+            file.set_len(good_len).map_err(io)?;
+            return Ok(Self {
+                path: path.to_path_buf(),
+                file,
+                header: found,
+                traces,
+            });
+        }
+        let mut file = File::create(path).map_err(io)?;
+        let mut line = serde_json::to_vec(header).unwrap_or_default();
+        line.push(b'\n');
+        file.write_all(&line)
+            .and_then(|()| file.sync_data())
+            .map_err(io)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+            header: header.clone(),
+            traces: Vec::new(),
+        })
+    }
+
+    /// Whether `item` is already traced.
+    pub fn has(&self, item: &str) -> bool {
+        self.traces.iter().any(|t| t.item == item)
+    }
+
+    /// Appends one trace (one line, synced).
+    pub fn append(&mut self, trace: Trace) -> Result<()> {
+        let mut line = serde_json::to_vec(&trace).unwrap_or_default();
+        line.push(b'\n');
+        self.file
+            .write_all(&line)
+            .and_then(|()| self.file.sync_data())
+            .map_err(|source| CalibrationError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.traces.push(trace);
+        Ok(())
+    }
+}
+
+fn read_traces_inner(path: &Path) -> Result<(TraceHeader, Vec<Trace>, u64)> {
+    let file = File::open(path).map_err(|source| CalibrationError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let invalid = |reason: String| CalibrationError::Invalid {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut reader = BufReader::new(file);
+    let mut header: Option<TraceHeader> = None;
+    let mut traces = Vec::new();
+    let mut good_len = 0u64;
+    let mut line = String::new();
+    let mut n = 0usize;
+    loop {
+        line.clear();
+        let read = reader
+            .read_line(&mut line)
+            .map_err(|source| CalibrationError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
+        if !line.ends_with('\n') {
+            // A torn last line: the run was killed while writing it. Dropped (and truncated
+            // away when the file is continued).
+            break;
+        }
+        if header.is_none() {
+            let h: TraceHeader = serde_json::from_str(&line)
+                .map_err(|e| invalid(format!("line 1 is not a trace header: {e}")))?;
+            if h.version != FORMAT_VERSION {
+                return Err(invalid(format!(
+                    "trace layout version {} (this build reads {FORMAT_VERSION})",
+                    h.version
+                )));
+            }
+            header = Some(h);
+        } else {
+            let t: Trace = serde_json::from_str(&line)
+                .map_err(|e| invalid(format!("line {n} is not a trace: {e}")))?;
+            traces.push(t);
+        }
+        good_len += read as u64;
+    }
+    let header = header.ok_or_else(|| invalid("empty trace file".into()))?;
+    Ok((header, traces, good_len))
+}
+
+/// Reads a trace file: header and complete traces.
+pub fn read_traces(path: &Path) -> Result<(TraceHeader, Vec<Trace>)> {
+    let (h, t, _) = read_traces_inner(path)?;
+    Ok((h, t))
+}
+
+/// A deterministic uniform number in [0, 1) for sample `i` of statistic `salt`.
+fn dither(salt: u64, i: u64) -> f64 {
+    let mut z = salt.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i;
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Fits a generalized Pareto tail to `samples` and returns the limit for a per-sample
+/// exceedance probability `target` (see the module docs). `integer`: dither integer samples.
+pub fn fit_tail(name: &str, samples: &[f64], target: f64, integer: bool) -> Result<TailFit> {
+    const MIN_SAMPLES: usize = 200;
+    if samples.len() < MIN_SAMPLES {
+        return Err(CalibrationError::TooFewSamples(format!(
+            "{name}: {} samples; a tail fit needs at least {MIN_SAMPLES}",
+            samples.len()
+        )));
+    }
+    if let Some(bad) = samples.iter().find(|x| !x.is_finite()) {
+        return Err(CalibrationError::TooFewSamples(format!(
+            "{name}: a sample is {bad}: the honest run itself failed (see the traces)"
+        )));
+    }
+    if !(target > 0.0 && target < 1.0) {
+        return Err(CalibrationError::TooFewSamples(format!(
+            "{name}: target {target} is not a probability"
+        )));
+    }
+    let salt = name
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(131).wrapping_add(u64::from(b)));
+    let mut xs: Vec<f64> = samples
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            if integer {
+                x + dither(salt, i as u64)
+            } else {
+                x
+            }
+        })
+        .collect();
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    let k = (n / 20).clamp(50, 1000).min(n - 1);
+    let u = xs[n - k - 1];
+    let ys: Vec<f64> = xs.iter().filter(|&&x| x > u).map(|&x| x - u).collect();
+    let m = ys.len();
+    if m < 20 {
+        return Err(CalibrationError::TooFewSamples(format!(
+            "{name}: only {m} samples above the tail threshold {u} (ties); need at least 20"
+        )));
+    }
+    // Probability-weighted moments: a0 = mean, a1 = E[Y (1 - F(Y))], ascending order.
+    let a0 = ys.iter().sum::<f64>() / m as f64;
+    let a1 = ys
+        .iter()
+        .enumerate()
+        .map(|(i, &y)| (m - 1 - i) as f64 / (m - 1) as f64 * y)
+        .sum::<f64>()
+        / m as f64;
+    let denom = a0 - 2.0 * a1;
+    if !(denom > 0.0 && a0 > 0.0) {
+        return Err(CalibrationError::TooFewSamples(format!(
+            "{name}: degenerate tail (a0 {a0}, a1 {a1})"
+        )));
+    }
+    let k_hosking = a0 / denom - 2.0;
+    let scale = 2.0 * a0 * a1 / denom;
+    let shape_fitted = -k_hosking;
+    let shape = shape_fitted.max(0.0);
+    let zeta = m as f64 / n as f64;
+    let y = if shape < 1e-9 {
+        scale * (zeta / target).ln()
+    } else {
+        scale / shape * ((zeta / target).powf(shape) - 1.0)
+    };
+    let quantile = u + y.max(0.0);
+    let max_observed = samples.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    // Integer statistic X fails when X > L; P(X > L) = P(X + U > L + 1) <= target needs
+    // L + 1 >= quantile. The dithered GPD is only used when it finds a heavy tail (shape > 0):
+    // on values concentrated on one or two integers the dither alone makes a bounded, uniform
+    // tail (shape near -1) whose exponential replacement would extrapolate the dither. The
+    // geometric tail (the discrete exponential) is always computed and the larger limit kept.
+    let from_tail = if integer {
+        let geometric = geometric_limit(samples, target);
+        if shape_fitted > 0.0 {
+            geometric.max((quantile.ceil() - 1.0).max(0.0))
+        } else {
+            geometric
+        }
+    } else {
+        quantile
+    };
+    let (limit, binding) = if from_tail >= max_observed {
+        (from_tail, "tail")
+    } else {
+        (max_observed, "observed")
+    };
+    Ok(TailFit {
+        samples: n as u64,
+        max_observed,
+        threshold: u,
+        exceedances: m as u64,
+        scale,
+        shape_fitted,
+        shape,
+        target,
+        quantile,
+        limit,
+        binding: binding.into(),
+    })
+}
+
+/// The least integer `L` with `P(X > L) <= target` under a geometric tail fitted to integer
+/// `samples`: `P(X >= k0 + j) = zeta * rho^j` above the largest `k0` with enough samples at or
+/// above it, `rho` from the excesses with one pseudo-observation each way (so a tail with no
+/// excess above `k0` still decays at a finite rate).
+fn geometric_limit(samples: &[f64], target: f64) -> f64 {
+    let n = samples.len();
+    let want = (n / 20).clamp(50, 1000).min(n);
+    let mut xs: Vec<i64> = samples.iter().map(|&x| x.round() as i64).collect();
+    xs.sort_unstable();
+    let k0 = xs[n - want];
+    let excess: Vec<i64> = xs.iter().filter(|&&x| x >= k0).map(|&x| x - k0).collect();
+    let m = excess.len() as f64;
+    let sum = excess.iter().sum::<i64>() as f64;
+    let rho = (sum + 1.0) / (sum + m + 2.0);
+    let zeta = m / n as f64;
+    // zeta * rho^(L + 1 - k0) <= target.
+    let steps = ((zeta / target).ln() / (1.0 / rho).ln()).ceil().max(0.0);
+    (k0 as f64 - 1.0 + steps).max(0.0)
+}
+
+/// Rounds `x` up to thousandths (the task's fixed point).
+fn milli_up(x: f64) -> u32 {
+    (x * 1000.0 - 1e-9).ceil().clamp(0.0, f64::from(u32::MAX)) as u32
+}
+
+/// Fits a calibration to honest traces (all measured with `header`'s key) for `targets`.
+pub fn fit(
+    header: &TraceHeader,
+    traces: &[Trace],
+    trace_hashes: Vec<ModelHash>,
+    targets: Targets,
+    command: String,
+) -> Result<Calibration> {
+    if !(targets.token_fp_per_item > 0.0 && targets.chunk_fp > 0.0 && targets.item_tokens > 0) {
+        return Err(CalibrationError::TooFewSamples(
+            "targets must be positive".into(),
+        ));
+    }
+    let errors: Vec<f64> = traces
+        .iter()
+        .flat_map(|t| t.token_errors.iter().map(|&e| f64::from(e)))
+        .collect();
+    let chunks: Vec<&ChunkStat> = traces.iter().flat_map(|t| &t.chunks).collect();
+    let token_target = targets.token_fp_per_item / f64::from(targets.item_tokens);
+    let chunk_target = targets.chunk_fp / 3.0;
+    let token_error = fit_tail("token error", &errors, token_target, false)?;
+    let exp_mismatches = fit_tail(
+        "exponent mismatches",
+        &chunks
+            .iter()
+            .map(|c| f64::from(c.exp_mismatches))
+            .collect::<Vec<_>>(),
+        chunk_target,
+        true,
+    )?;
+    let mant_err_mean = fit_tail(
+        "mantissa mean",
+        &chunks.iter().map(|c| c.mant_err_mean).collect::<Vec<_>>(),
+        chunk_target,
+        false,
+    )?;
+    let mant_err_median = fit_tail(
+        "mantissa median",
+        &chunks.iter().map(|c| c.mant_err_median).collect::<Vec<_>>(),
+        chunk_target,
+        true,
+    )?;
+    let topk = header.key.topk;
+    let mismatches = exp_mismatches.limit as u32;
+    if mismatches >= topk {
+        return Err(CalibrationError::TooFewSamples(format!(
+            "the exponent-mismatch limit {mismatches} leaves no matches of {topk}: the honest noise is too large to calibrate"
+        )));
+    }
+    let limits = Limits {
+        max_mant_err_mean_milli: milli_up(mant_err_mean.limit),
+        max_mant_err_median_milli: milli_up(mant_err_median.limit),
+        min_exp_matches: topk - mismatches,
+        token_margin_milli: milli_up(token_error.limit),
+    };
+    let gaps = traces.iter().flat_map(|t| &t.gaps);
+    Ok(Calibration {
+        version: FORMAT_VERSION,
+        key: header.key.clone(),
+        targets,
+        limits,
+        token_error,
+        exp_mismatches,
+        mant_err_mean,
+        mant_err_median,
+        data: DataSummary {
+            prompts: header.prompts.clone(),
+            items: traces.len() as u64,
+            tokens: errors.len() as u64,
+            chunks: chunks.len() as u64,
+            max_gap: gaps.clone().map(|&g| f64::from(g)).fold(0.0, f64::max),
+            tokens_with_positive_gap: gaps.filter(|&&g| g > 0.0).count() as u64,
+            trace_hashes,
+        },
+        command,
+    })
+}
+
+/// Failures of one check, with a one-sided 95% upper bound on the rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rate {
+    /// Trials.
+    pub trials: u64,
+    /// Failures.
+    pub failures: u64,
+    /// One-sided 95% upper bound on the failure rate (3/n for no failures: the rule of three;
+    /// a Poisson bound otherwise).
+    pub upper95: f64,
+}
+
+impl Rate {
+    fn of(failures: u64, trials: u64) -> Self {
+        Self {
+            trials,
+            failures,
+            upper95: if trials == 0 {
+                1.0
+            } else {
+                (poisson_upper95(failures) / trials as f64).min(1.0)
+            },
+        }
+    }
+}
+
+/// The 95% one-sided upper confidence limit of a Poisson mean after observing `k` events.
+fn poisson_upper95(k: u64) -> f64 {
+    if k == 0 {
+        return 3.0; // -ln(0.05) = 2.996: the rule of three.
+    }
+    // P(Pois(lambda) <= k) = 0.05, by bisection.
+    let cdf = |lambda: f64| {
+        let mut term = (-lambda).exp();
+        let mut sum = term;
+        for i in 1..=k {
+            term *= lambda / i as f64;
+            sum += term;
+        }
+        sum
+    };
+    let (mut lo, mut hi) = (k as f64, k as f64 * 4.0 + 10.0);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if cdf(mid) > 0.05 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
+}
+
+/// A held-out check of a calibration: honest items it was not fitted on, judged by its limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldOutCheck {
+    /// The calibration checked (its hash).
+    pub calibration: ModelHash,
+    /// Where the held-out prompts came from.
+    pub prompts: String,
+    /// Honest items.
+    pub items: u64,
+    /// Output tokens over the token margin.
+    pub tokens: Rate,
+    /// Items with any token over the margin.
+    pub items_token_check: Rate,
+    /// TOPLOC chunks breaking a limit.
+    pub chunks: Rate,
+    /// The per-token bound scaled to the target's item length (union bound).
+    pub per_item_token_upper95: f64,
+    /// The targets it is compared with.
+    pub targets: Targets,
+    /// Largest gap seen, and the margin.
+    pub max_gap: f64,
+    /// Largest logit-difference error seen.
+    pub max_token_error: f64,
+    /// Failing items, as `item: what`.
+    pub failing: Vec<String>,
+}
+
+/// Judges held-out honest traces by `cal`'s limits. The traces must have the calibration's key.
+pub fn check(
+    cal: &Calibration,
+    cal_hash: ModelHash,
+    header: &TraceHeader,
+    traces: &[Trace],
+) -> Result<HeldOutCheck> {
+    if header.key != cal.key {
+        return Err(CalibrationError::Invalid {
+            path: PathBuf::from("<traces>"),
+            reason: format!(
+                "the held-out traces were measured with another key ({}) than the calibration ({})",
+                serde_json::to_string(&header.key).unwrap_or_default(),
+                serde_json::to_string(&cal.key).unwrap_or_default()
+            ),
+        });
+    }
+    let margin = cal.limits.token_margin();
+    let th = cal.limits.thresholds();
+    let topk = cal.key.topk as usize;
+    let (mut tokens, mut token_fail, mut items_fail, mut chunks, mut chunk_fail) = (0, 0, 0, 0, 0);
+    let mut failing = Vec::new();
+    let (mut max_gap, mut max_err) = (0f64, f64::NEG_INFINITY);
+    for t in traces {
+        tokens += t.gaps.len() as u64;
+        let bad: Vec<usize> = (0..t.gaps.len())
+            .filter(|&i| t.gaps[i].is_nan() || t.gaps[i] > margin)
+            .collect();
+        token_fail += bad.len() as u64;
+        if !bad.is_empty() {
+            items_fail += 1;
+            failing.push(format!(
+                "{}: {} token(s) over the margin {margin:.3}, first at output position {} (gap {:.3})",
+                t.item,
+                bad.len(),
+                bad[0],
+                t.gaps[bad[0]]
+            ));
+        }
+        max_gap = t.gaps.iter().fold(max_gap, |m, &g| m.max(f64::from(g)));
+        max_err = t
+            .token_errors
+            .iter()
+            .fold(max_err, |m, &e| m.max(f64::from(e)));
+        for (i, c) in t.chunks.iter().enumerate() {
+            chunks += 1;
+            let r = verbench_toploc::ChunkResult {
+                topk,
+                exp_mismatches: c.exp_mismatches as usize,
+                mant_err_mean: c.mant_err_mean,
+                mant_err_median: c.mant_err_median,
+            };
+            let f = th.check(&r);
+            if !f.is_empty() {
+                chunk_fail += 1;
+                failing.push(format!(
+                    "{}: chunk {i} fails TOPLOC ({})",
+                    t.item,
+                    f.iter()
+                        .map(|x| x.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ));
+            }
+        }
+    }
+    let token_rate = Rate::of(token_fail, tokens);
+    Ok(HeldOutCheck {
+        calibration: cal_hash,
+        prompts: header.prompts.clone(),
+        items: traces.len() as u64,
+        per_item_token_upper95: (token_rate.upper95 * f64::from(cal.targets.item_tokens)).min(1.0),
+        tokens: token_rate,
+        items_token_check: Rate::of(items_fail, traces.len() as u64),
+        chunks: Rate::of(chunk_fail, chunks),
+        targets: cal.targets,
+        max_gap,
+        max_token_error: max_err,
+        failing,
+    })
+}
+
+/// The key of a calibration made by this crate's generator and validator for `model`.
+pub fn candle_key(model: &Llama, sampling: SamplingMode, params: ProofParams) -> Key {
+    Key {
+        model_hash: model.hash(),
+        weight_format: model.format(),
+        generator_engine: CANDLE_GENERATOR.into(),
+        validator_path: CANDLE_DENSE_VALIDATOR.into(),
+        sampling,
+        topk: params.topk() as u32,
+        decode_batching_size: params.decode_batching_size() as u32,
+    }
+}
+
+/// keccak256 of bytes.
+pub fn file_hash_bytes(bytes: &[u8]) -> ModelHash {
+    keccak(bytes)
+}
+
+/// keccak256 of a file's bytes.
+pub fn file_hash(path: &Path) -> Result<ModelHash> {
+    let bytes = std::fs::read(path).map_err(|source| CalibrationError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(keccak(&bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_error_bounds_the_gap() {
+        // Generator chose token 1 (2.0 > 1.9); the validator flips them by 0.3.
+        let g = [0.0f32, 2.0, 1.9];
+        let v = [0.0f32, 1.8, 2.0];
+        let e = token_error(&Sampling::Greedy, 0, &g, &v, 1);
+        assert!((e - 0.3).abs() < 1e-6, "{e}");
+        let gap = crate::sampling::gap(&Sampling::Greedy, 0, &v, 1, 1.0);
+        assert!(gap <= e.max(0.0) + 1e-6);
+    }
+
+    #[test]
+    fn exponential_tail_quantile() {
+        // Exponential(1) samples by inverse CDF on a grid: the fitted 1e-6 quantile is near
+        // -ln(1e-6) = 13.8.
+        let n = 20_000;
+        let xs: Vec<f64> = (0..n)
+            .map(|i| -(1.0 - (i as f64 + 0.5) / n as f64).ln())
+            .collect();
+        let f = fit_tail("exp", &xs, 1e-6, false).unwrap();
+        assert!((f.quantile - 13.8).abs() < 1.0, "{f:?}");
+        assert!(f.shape_fitted.abs() < 0.1, "{f:?}");
+        assert_eq!(f.binding, "tail");
+    }
+
+    #[test]
+    fn too_few_samples_is_an_error() {
+        assert!(matches!(
+            fit_tail("x", &[1.0; 10], 1e-6, false),
+            Err(CalibrationError::TooFewSamples(_))
+        ));
+    }
+
+    #[test]
+    fn rule_of_three_and_poisson() {
+        assert!((poisson_upper95(0) - 3.0).abs() < 1e-9);
+        // Known value: 4.744 for one event.
+        assert!((poisson_upper95(1) - 4.744).abs() < 0.01);
+    }
+
+    #[test]
+    fn sampling_mode_parses() {
+        assert_eq!("greedy".parse::<SamplingMode>(), Ok(SamplingMode::Greedy));
+        assert_eq!(
+            "t=0.7".parse::<SamplingMode>(),
+            Ok(SamplingMode::Seeded {
+                temperature_milli: 700
+            })
+        );
+        assert!("t=0".parse::<SamplingMode>().is_err());
+        assert!("hot".parse::<SamplingMode>().is_err());
+    }
+}

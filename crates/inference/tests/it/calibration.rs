@@ -1,0 +1,137 @@
+//! Calibration on the real SmolLM2-135M: the measured logit-difference error bounds the token
+//! check's gap at every token (the inequality the tail model rests on), trace files resume after
+//! a torn line, and the committed calibration belongs to the fetched model.
+
+use std::io::Write;
+
+use verbench_inference::calibration::{
+    candle_key, fit, read_traces, smollm2_greedy, trace_item, Calibration, SamplingMode, Targets,
+    TraceFile, TraceHeader, FORMAT_VERSION,
+};
+use verbench_inference::{load, with_threads, ModelHash, Sampling, Validator, WeightFormat};
+use verbench_toploc::{ProofParams, Thresholds};
+
+use crate::real::model_path;
+
+#[test]
+fn token_error_bounds_every_gap_and_traces_resume() {
+    let path = model_path();
+    let dev = candle_core::Device::Cpu;
+    let m = load(&path, WeightFormat::Quantized, &dev).unwrap();
+    let params = ProofParams::paper_defaults();
+    let validator = Validator::new(
+        m.model.with_format(WeightFormat::DenseF32).unwrap(),
+        params,
+        Thresholds::paper_defaults(params.topk()),
+        f32::INFINITY,
+    );
+    let prompt = m
+        .tokenizer
+        .encode_chat(None, "Explain why the sky is blue in two sentences.")
+        .unwrap();
+    let mut traces = Vec::new();
+    for (k, sampling) in [Sampling::Greedy, Sampling::from_task(700, 11)]
+        .into_iter()
+        .enumerate()
+    {
+        let t = with_threads(2, || {
+            trace_item(
+                &m.model,
+                &validator,
+                format!("item{k}"),
+                &prompt,
+                64,
+                sampling,
+                params,
+            )
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(t.token_errors.len(), 64);
+        assert_eq!(t.gaps.len(), 64);
+        assert_eq!(t.chunks.len(), 1 + 2, "prefill + two decode chunks");
+        assert!(t.chunks[0].prefill && !t.chunks[1].prefill);
+        for (i, (&g, &e)) in t.gaps.iter().zip(&t.token_errors).enumerate() {
+            assert!(e.is_finite(), "position {i}: error {e}");
+            assert!(
+                g <= e.max(0.0) + 1e-4,
+                "position {i}: gap {g} exceeds the logit-difference error {e}"
+            );
+        }
+        traces.push(t);
+    }
+
+    // A trace file continues after a run killed mid-line, and refuses another run's header.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.jsonl");
+    let header = TraceHeader {
+        version: FORMAT_VERSION,
+        key: candle_key(&m.model, SamplingMode::Greedy, params),
+        tokens: 64,
+        prompts: "test".into(),
+    };
+    let mut tf = TraceFile::open_or_create(&file, &header).unwrap();
+    tf.append(traces[0].clone()).unwrap();
+    drop(tf);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap()
+        .write_all(b"{\"item\":\"torn")
+        .unwrap();
+    let mut tf = TraceFile::open_or_create(&file, &header).unwrap();
+    assert!(tf.has("item0") && !tf.has("item1"));
+    tf.append(traces[1].clone()).unwrap();
+    let (h, read) = read_traces(&file).unwrap();
+    assert_eq!(h, header);
+    assert_eq!(read, traces);
+    let other = TraceHeader {
+        tokens: 128,
+        ..header.clone()
+    };
+    let err = TraceFile::open_or_create(&file, &other)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("t.jsonl") && err.contains("another run"),
+        "{err}"
+    );
+}
+
+#[test]
+fn committed_calibration_is_for_the_fetched_model_and_refits_exactly() {
+    let (cal, hash) = smollm2_greedy().unwrap();
+    assert_eq!(
+        cal.key.model_hash,
+        ModelHash::of_files(&[model_path()]).unwrap()
+    );
+    assert_eq!(cal.key.sampling, SamplingMode::Greedy);
+    assert_eq!(cal.hash().unwrap(), hash);
+    assert!(cal.targets.token_fp_per_item <= 1e-4 && cal.targets.chunk_fp <= 1e-6);
+    // Limits are never below what calibration itself saw.
+    assert!(f64::from(cal.limits.token_margin_milli) / 1000.0 >= cal.token_error.max_observed);
+    assert!(
+        f64::from(cal.limits.max_mant_err_mean_milli) / 1000.0 >= cal.mant_err_mean.max_observed
+    );
+    // The file round-trips byte for byte.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("c.json");
+    assert_eq!(cal.write(&p).unwrap(), hash);
+    let (again, h2) = Calibration::read(&p).unwrap();
+    assert_eq!((again, h2), (cal, hash));
+}
+
+#[test]
+fn fit_refuses_too_little_data() {
+    let header = TraceHeader {
+        version: FORMAT_VERSION,
+        key: smollm2_greedy().unwrap().0.key,
+        tokens: 4,
+        prompts: "none".into(),
+    };
+    let err = fit(&header, &[], vec![], Targets::default(), String::new())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("samples"), "{err}");
+}

@@ -1,0 +1,85 @@
+//! `register-task`'s calibration input: the committed file gives the task's limits and hash; a
+//! file for another model or sampling mode, an edited file or a missing one is a clear error
+//! naming the file, never a task registered under the wrong limits.
+
+use std::path::{Path, PathBuf};
+use verbench_inference::calibration::{smollm2_greedy, SMOLLM2_GREEDY_FILE};
+use verbench_inference::ModelHash;
+use verbench_provider::task::task_limits;
+
+fn committed() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(SMOLLM2_GREEDY_FILE)
+}
+
+#[test]
+fn the_committed_calibration_gives_the_task_its_limits_and_hash() {
+    let (cal, hash) = smollm2_greedy().unwrap();
+    let (toploc, h) = task_limits(&committed(), cal.key.model_hash, 0).unwrap();
+    assert_eq!(h.0, hash.0);
+    assert_eq!(toploc.tokenMarginMilli, cal.limits.token_margin_milli);
+    assert_eq!(
+        toploc.maxMantErrMeanMilli,
+        cal.limits.max_mant_err_mean_milli
+    );
+    assert_eq!(
+        toploc.maxMantErrMedianMilli,
+        cal.limits.max_mant_err_median_milli
+    );
+    assert_eq!(toploc.minExpMatches, cal.limits.min_exp_matches);
+    assert_eq!(toploc.topk, 128);
+    assert_eq!(toploc.decodeBatchingSize, 32);
+    assert!(toploc.tokenMarginMilli > 0);
+}
+
+#[test]
+fn a_calibration_for_another_model_or_mode_is_refused_naming_the_file() {
+    let (cal, _) = smollm2_greedy().unwrap();
+    let path = committed();
+    let err = task_limits(&path, ModelHash([7; 32]), 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("smollm2-135m-instruct.q4_1.greedy.json"),
+        "{err}"
+    );
+    assert!(err.contains("model"), "{err}");
+    let err = task_limits(&path, cal.key.model_hash, 700)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sampling mode"), "{err}");
+}
+
+#[test]
+fn an_edited_or_missing_calibration_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cal, _) = smollm2_greedy().unwrap();
+    let text = std::fs::read_to_string(committed()).unwrap();
+    // Loosen the margin by hand: the file no longer is its own canonical writing.
+    let edited = dir.path().join("edited.json");
+    let m = format!("\"token_margin_milli\": {}", cal.limits.token_margin_milli);
+    assert!(text.contains(&m));
+    std::fs::write(&edited, text.replace(&m, "\"token_margin_milli\":  99999")).unwrap();
+    let err = task_limits(&edited, cal.key.model_hash, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("edited.json") && err.contains("canonical"),
+        "{err}"
+    );
+    let missing = dir.path().join("missing.json");
+    let err = task_limits(&missing, cal.key.model_hash, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("missing.json"), "{err}");
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, "{\"version\": 1}").unwrap();
+    let err = task_limits(&garbage, cal.key.model_hash, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("garbage.json") && err.contains("not a calibration file"),
+        "{err}"
+    );
+}
