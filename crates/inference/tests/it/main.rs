@@ -2,5 +2,6 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // tests: a failed unwrap is a failed test
 
 mod detection;
+mod gemma3;
 mod real;
 mod tiny;
