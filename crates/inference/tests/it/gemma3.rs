@@ -31,6 +31,17 @@ fn quantized() -> &'static LoadedModel {
     M.get_or_init(|| load(model_path(), WeightFormat::Quantized, &Device::Cpu).unwrap())
 }
 
+/// Its dense f32 twin (the validator's format), built once.
+fn dense() -> &'static verbench_inference::Model {
+    static M: OnceLock<verbench_inference::Model> = OnceLock::new();
+    M.get_or_init(|| {
+        quantized()
+            .model
+            .with_format(WeightFormat::DenseF32)
+            .unwrap()
+    })
+}
+
 #[derive(Deserialize)]
 struct TokenVectors {
     model_sha256: String,
@@ -157,11 +168,10 @@ fn logits_match_llama_cpp_across_the_sliding_window() {
     assert!(v.ids.len() > 600);
     let m = quantized();
     let h = m.model.forward(&v.ids, &mut KvCache::default()).unwrap();
-    let dense = m.model.with_format(WeightFormat::DenseF32).unwrap();
-    let hd = dense.forward(&v.ids, &mut KvCache::default()).unwrap();
+    let hd = dense().forward(&v.ids, &mut KvCache::default()).unwrap();
     for (name, model, h, tol) in [
         ("quantized", &m.model, &h, 1.0f32),
-        ("dense f32", &dense, &hd, 1.0),
+        ("dense f32", dense(), &hd, 1.0),
     ] {
         let mut worst = 0f32;
         for r in &v.rows {
@@ -207,10 +217,7 @@ fn logits_match_llama_cpp_across_the_sliding_window() {
 fn cache_and_packing_honour_the_window() {
     let v: LogitVectors = read("logits.json");
     let ids = &v.ids[..560];
-    let m = quantized()
-        .model
-        .with_format(WeightFormat::DenseF32)
-        .unwrap();
+    let m = dense();
     let full = m.forward(ids, &mut KvCache::default()).unwrap();
     let mut cache = KvCache::default();
     let mut parts = vec![m.forward(&ids[..505], &mut cache).unwrap()];
@@ -318,7 +325,7 @@ fn generate_with_proofs_then_validate_by_dense_prefill() {
     );
     assert!(!record.output.is_empty());
     let v = Validator::new(
-        m.model.with_format(WeightFormat::DenseF32).unwrap(),
+        dense().clone(),
         params,
         Thresholds::paper_defaults(128),
         1.0,
