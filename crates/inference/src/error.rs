@@ -33,7 +33,7 @@ pub enum Error {
         what: String,
     },
     /// The GGUF declares an architecture this crate does not implement.
-    #[error("{path}: unsupported architecture {arch:?} (only llama-family models are supported)")]
+    #[error("{path}: unsupported architecture {arch:?} (supported: {})", crate::arch::supported_architectures().join(", "))]
     UnsupportedArchitecture {
         /// The file.
         path: PathBuf,

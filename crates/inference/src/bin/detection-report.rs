@@ -1,7 +1,9 @@
-//! The full detection matrix on SmolLM2-135M-Instruct Q4_1, printed as Markdown.
+//! The full detection matrix on SmolLM2-135M-Instruct Q4_1 (or, with `--model`, on another GGUF
+//! such as Gemma 3 270M Q4_K_M: `--model ~/.cache/verbench/models/gemma-3-270m.Q4_K_M.gguf`),
+//! printed as Markdown.
 //!
-//! `cargo run --release -p verbench-inference --bin detection-report -- [--prompts N] [--tokens T]
-//! [--long-top-p 1.0,0.95] [--honest-only]`
+//! `cargo run --release -p verbench-inference --bin detection-report -- [--model PATH]
+//! [--prompts N] [--tokens T] [--long-top-p 1.0,0.95] [--honest-only]`
 #![allow(clippy::print_stdout)] // a report: its output is the point
 
 use anyhow::{bail, Context};
@@ -11,7 +13,8 @@ use verbench_inference::{device, load, smollm2_path, WeightFormat};
 
 #[derive(Parser)]
 struct Args {
-    /// GGUF model (default: the file tools/fetch-models.sh fetches).
+    /// GGUF model, any supported architecture (default: SmolLM2 as tools/fetch-models.sh
+    /// fetches it).
     #[arg(long)]
     model: Option<std::path::PathBuf>,
     /// Use the first N prompts of the committed set (all by default).
@@ -80,8 +83,9 @@ fn main() -> anyhow::Result<()> {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     println!(
-        "Model {} ({}), {} prompts, {} tokens each, generation quantized (Q4_1) on 2 threads; machine: {cpu}, {} cores; {:.0} s.\n",
+        "Model {} ({}, {}), {} prompts, {} tokens each, generation with the committed quantized weights on 2 threads; machine: {cpu}, {} cores; {:.0} s.\n",
         path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default(),
+        m.model.architecture(),
         m.model.hash(),
         cfg.prompts.len(),
         cfg.max_new_tokens,

@@ -3,5 +3,6 @@
 
 mod calibration;
 mod detection;
+mod gemma3;
 mod real;
 mod tiny;

@@ -318,7 +318,14 @@ fn typed_errors_name_the_problem() {
     let gpt2 = tmp("arch").join("gpt2.gguf");
     write_gguf(&gpt2, "gpt2");
     match load(&gpt2, WeightFormat::Quantized, &Device::Cpu) {
-        Err(Error::UnsupportedArchitecture { arch, .. }) => assert_eq!(arch, "gpt2"),
+        Err(e @ Error::UnsupportedArchitecture { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains(&gpt2.display().to_string()), "{msg}");
+            assert!(
+                msg.contains("\"gpt2\"") && msg.contains("llama, gemma3"),
+                "{msg}"
+            );
+        }
         other => panic!("{other:?}"),
     }
 }
