@@ -271,9 +271,34 @@ pub struct TailFit {
     pub limit: f64,
     /// Whether the quantile (`"tail"`) or the largest sample (`"observed"`) set the limit.
     pub binding: String,
+    /// The largest samples, largest first (at most 64): empirical quantiles for other targets.
+    pub largest: Vec<f64>,
 }
 
 impl TailFit {
+    /// The limit for another per-sample target `target` (continuous statistics): the fitted
+    /// quantile, and never below the empirical one (the `floor(target * n)`-th largest sample;
+    /// the largest when `target * n < 1`).
+    pub fn limit_at(&self, target: f64) -> f64 {
+        let zeta = self.exceedances as f64 / self.samples as f64;
+        let y = if target >= zeta {
+            0.0
+        } else if self.shape < 1e-9 {
+            self.scale * (zeta / target).ln()
+        } else {
+            self.scale / self.shape * ((zeta / target).powf(self.shape) - 1.0)
+        };
+        let fitted = self.threshold + y.max(0.0);
+        let k = ((target * self.samples as f64).floor() as usize).max(1);
+        let empirical = self
+            .largest
+            .get(k - 1)
+            .or(self.largest.last())
+            .copied()
+            .unwrap_or(self.max_observed);
+        fitted.max(empirical)
+    }
+
     /// Probability that a sample exceeds `x` under the fitted tail (for `x >= threshold`;
     /// the empirical fraction of the threshold below it).
     pub fn exceedance(&self, x: f64) -> f64 {
@@ -400,6 +425,16 @@ impl Calibration {
             ));
         }
         Ok((cal, keccak(bytes)))
+    }
+
+    /// The token margin (thousandths of a logit) for items of `tokens` output tokens: the
+    /// token target per item spread over `tokens` tokens (`token_fp_per_item / tokens` per token),
+    /// from the same fitted tail. `limits.token_margin_milli` is this for `targets.item_tokens`.
+    pub fn token_margin_milli_for(&self, tokens: u32) -> u32 {
+        milli_up(
+            self.token_error
+                .limit_at(self.targets.token_fp_per_item / f64::from(tokens.max(1))),
+        )
     }
 
     /// Refuses this calibration for a model of hash `model` judged in `sampling` mode.
@@ -803,7 +838,11 @@ pub fn fit_tail(name: &str, samples: &[f64], target: f64, integer: bool) -> Resu
     } else {
         (max_observed, "observed")
     };
+    let mut largest: Vec<f64> = samples.to_vec();
+    largest.sort_by(|a, b| b.total_cmp(a));
+    largest.truncate(64);
     Ok(TailFit {
+        largest,
         samples: n as u64,
         max_observed,
         threshold: u,
@@ -896,7 +935,7 @@ pub fn fit(
         max_mant_err_mean_milli: milli_up(mant_err_mean.limit),
         max_mant_err_median_milli: milli_up(mant_err_median.limit),
         min_exp_matches: topk - mismatches,
-        token_margin_milli: milli_up(token_error.limit),
+        token_margin_milli: milli_up(token_error.limit_at(token_target)),
     };
     let gaps = traces.iter().flat_map(|t| &t.gaps);
     Ok(Calibration {

@@ -546,6 +546,7 @@ async fn main() -> anyhow::Result<()> {
                 &a.calibration,
                 model_hash,
                 generation.temperatureMilli,
+                generation.maxNewTokens,
             )?;
             let spec = TaskSpec {
                 modelHash: B256::from(model_hash.0),

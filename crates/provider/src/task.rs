@@ -12,28 +12,32 @@ use verbench_inference::calibration::{Calibration, SamplingMode};
 use verbench_inference::{ModelHash, Sampling};
 use verbench_merkle::to_hex;
 
-/// The limits a task over `model` with generation temperature `temperature_milli` carries, read
-/// from the calibration file at `path`, and the file's hash (`calibrationHash`). Refuses a file
-/// of another model or sampling mode, or one not in canonical form.
+/// The limits a task over `model` with generation temperature `temperature_milli` and
+/// `max_new_tokens` output tokens per item carries, read from the calibration file at `path`, and
+/// the file's hash (`calibrationHash`). Refuses a file of another model or sampling mode, or one
+/// not in canonical form.
 pub fn task_limits(
     path: &Path,
     model: ModelHash,
     temperature_milli: u32,
+    max_new_tokens: u32,
 ) -> Result<(IDisputeGame::ToplocParams, B256)> {
     let (cal, hash) = Calibration::read(path)?;
     cal.check_for(path, model, SamplingMode::from_task(temperature_milli))?;
-    Ok((toploc_params(&cal), B256::from(hash.0)))
+    Ok((toploc_params(&cal, max_new_tokens), B256::from(hash.0)))
 }
 
-/// A calibration's limits as the task struct carries them.
-pub fn toploc_params(cal: &Calibration) -> IDisputeGame::ToplocParams {
+/// A calibration's limits as the task struct carries them, for items of `max_new_tokens` output
+/// tokens (the token margin meets the per-item target at that length:
+/// [`Calibration::token_margin_milli_for`]).
+pub fn toploc_params(cal: &Calibration, max_new_tokens: u32) -> IDisputeGame::ToplocParams {
     IDisputeGame::ToplocParams {
         topk: cal.key.topk,
         decodeBatchingSize: cal.key.decode_batching_size,
         maxMantErrMeanMilli: cal.limits.max_mant_err_mean_milli,
         maxMantErrMedianMilli: cal.limits.max_mant_err_median_milli,
         minExpMatches: cal.limits.min_exp_matches,
-        tokenMarginMilli: cal.limits.token_margin_milli,
+        tokenMarginMilli: cal.token_margin_milli_for(max_new_tokens),
     }
 }
 

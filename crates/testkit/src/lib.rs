@@ -165,7 +165,7 @@ pub fn task_spec(
             temperatureMilli: 0,
             seed: 0,
         },
-        toploc: verbench_provider::task::toploc_params(&calibration),
+        toploc: verbench_provider::task::toploc_params(&calibration, max_new_tokens),
         calibrationHash: B256::from(calibration_hash.0),
         providerBond: U96::from(10u64.pow(18)),
         challengerBond: U96::from(10u64.pow(17)),

@@ -288,14 +288,12 @@ async fn inflated_score_claim_is_proven_without_a_vote_and_slashed() {
 
 /// Scenario 2c: MMLU by restricted log-likelihood. An honest provider's letters are the model's
 /// choices among A-D: its commitment is checked (every score, and each leaf recomputed by one
-/// prefill) and finalizes. One that scores the model's own letters against another answer key is
-/// caught by rescoring and slashed. A provider that claims the answer key's letter, proven by one
-/// honest prefill, is NOT caught on these four items at the committed calibration's margin (1.603
-/// logits, set for 1e-4 per 1,024-token item): the model's preferred letters lead the key's by less
-/// than that (the largest lead here is 1.08). This is the measured cost of the calibrated margin
-/// for multiple-choice tasks (docs/calibration.md); the test pins it so a change is seen.
+/// prefill) and finalizes. A provider that claims the answer key's letter, proven by one honest
+/// prefill, is caught by the restricted token check and slashed (the task's margin is the committed
+/// calibration's for one-token items, 0.908 logits: the per-item target over one token); one that
+/// scores the model's own letters against another answer key is caught by rescoring and slashed.
 #[tokio::test(flavor = "multi_thread")]
-async fn mmlu_another_key_is_disputed_honest_letters_finalize_answer_key_within_margin_passes() {
+async fn mmlu_answer_key_letters_and_another_key_are_disputed_honest_letters_finalize() {
     let s = registry_scenario(true, 4).await;
     let honest = s
         .net
@@ -328,14 +326,13 @@ async fn mmlu_another_key_is_disputed_honest_letters_finalize_answer_key_within_
     // The cheat claims 100% (every letter right); the model does not get all four.
     assert_eq!(cheat.claimed_score_wad, "1000000000000000000");
     assert_ne!(honest.claimed_score_wad, cheat.claimed_score_wad);
-    assert_eq!(
-        report.disputes_opened, 0,
-        "at the calibrated margin the answer-key letters pass: {report:?}"
-    );
+    assert_eq!(report.disputes_opened, 1, "{report:?}");
+    assert!(report.faults[0].1.contains("token"), "{:?}", report.faults);
     let mut ops = s.operators().await;
+    assert_eq!(ops.round().await.unwrap(), 1);
     assert_eq!(
         s.status(&cheat.commitment_id).await,
-        CommitmentStatus::Active
+        CommitmentStatus::Rejected
     );
 
     // A third provider runs honestly but scores against another answer key: the model's own

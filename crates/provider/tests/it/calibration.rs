@@ -16,7 +16,7 @@ fn committed() -> PathBuf {
 #[test]
 fn the_committed_calibration_gives_the_task_its_limits_and_hash() {
     let (cal, hash) = smollm2_greedy().unwrap();
-    let (toploc, h) = task_limits(&committed(), cal.key.model_hash, 0).unwrap();
+    let (toploc, h) = task_limits(&committed(), cal.key.model_hash, 0, 1024).unwrap();
     assert_eq!(h.0, hash.0);
     assert_eq!(toploc.tokenMarginMilli, cal.limits.token_margin_milli);
     assert_eq!(
@@ -31,13 +31,17 @@ fn the_committed_calibration_gives_the_task_its_limits_and_hash() {
     assert_eq!(toploc.topk, 128);
     assert_eq!(toploc.decodeBatchingSize, 32);
     assert!(toploc.tokenMarginMilli > 0);
+    // The per-item target over fewer tokens allows a tighter margin, never a looser one.
+    let (one, _) = task_limits(&committed(), cal.key.model_hash, 0, 1).unwrap();
+    assert!(one.tokenMarginMilli <= toploc.tokenMarginMilli);
+    assert!(f64::from(one.tokenMarginMilli) / 1000.0 >= cal.token_error.largest[2]);
 }
 
 #[test]
 fn a_calibration_for_another_model_or_mode_is_refused_naming_the_file() {
     let (cal, _) = smollm2_greedy().unwrap();
     let path = committed();
-    let err = task_limits(&path, ModelHash([7; 32]), 0)
+    let err = task_limits(&path, ModelHash([7; 32]), 0, 32)
         .unwrap_err()
         .to_string();
     assert!(
@@ -45,7 +49,7 @@ fn a_calibration_for_another_model_or_mode_is_refused_naming_the_file() {
         "{err}"
     );
     assert!(err.contains("model"), "{err}");
-    let err = task_limits(&path, cal.key.model_hash, 700)
+    let err = task_limits(&path, cal.key.model_hash, 700, 32)
         .unwrap_err()
         .to_string();
     assert!(err.contains("sampling mode"), "{err}");
@@ -61,7 +65,7 @@ fn an_edited_or_missing_calibration_is_refused() {
     let m = format!("\"token_margin_milli\": {}", cal.limits.token_margin_milli);
     assert!(text.contains(&m));
     std::fs::write(&edited, text.replace(&m, "\"token_margin_milli\":  99999")).unwrap();
-    let err = task_limits(&edited, cal.key.model_hash, 0)
+    let err = task_limits(&edited, cal.key.model_hash, 0, 32)
         .unwrap_err()
         .to_string();
     assert!(
@@ -69,13 +73,13 @@ fn an_edited_or_missing_calibration_is_refused() {
         "{err}"
     );
     let missing = dir.path().join("missing.json");
-    let err = task_limits(&missing, cal.key.model_hash, 0)
+    let err = task_limits(&missing, cal.key.model_hash, 0, 32)
         .unwrap_err()
         .to_string();
     assert!(err.contains("missing.json"), "{err}");
     let garbage = dir.path().join("garbage.json");
     std::fs::write(&garbage, "{\"version\": 1}").unwrap();
-    let err = task_limits(&garbage, cal.key.model_hash, 0)
+    let err = task_limits(&garbage, cal.key.model_hash, 0, 32)
         .unwrap_err()
         .to_string();
     assert!(
