@@ -39,7 +39,8 @@ step "forge snapshot --check" forge snapshot --check --no-match-path 'test/invar
 step "deploy on anvil" tools/anvil-deploy.sh
 step "cargo fmt --check" cargo fmt --all --check
 step "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
-step "cargo test" cargo test --workspace --locked
+# --no-fail-fast: every test binary runs even when an earlier one fails, so one failure hides no other.
+step "cargo test" cargo test --workspace --locked --no-fail-fast
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then
