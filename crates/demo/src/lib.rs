@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use verbench_bundle::benchmark::Benchmark;
 use verbench_bundle::{dataset::Dataset, store::DirStore};
 use verbench_chain::deploy::{DeployParams, Deployment};
-use verbench_inference::{load, smollm2_path, LoadedModel, WeightFormat};
+use verbench_inference::calibration::Calibration;
+use verbench_inference::{gemma3_path, load, smollm2_path, LoadedModel, ModelHash, WeightFormat};
 use verbench_provider::{cheat::Cheat, commit::Committed, run, task::TaskInfo};
 use verbench_testkit::Chain;
 
@@ -60,7 +61,34 @@ impl Devnet {
         max_new_tokens: u32,
         challenge_window: u32,
     ) -> anyhow::Result<TaskInfo> {
-        let mut spec = verbench_testkit::task_spec(
+        let calibration = verbench_inference::calibration::smollm2_greedy()?;
+        self.register_task_judged_by(
+            benchmark,
+            model_hash,
+            max_new_tokens,
+            challenge_window,
+            &calibration,
+        )
+        .await
+    }
+
+    /// [`Self::register_task`], judged by `calibration` (a calibration and its hash). Refuses a
+    /// calibration made for another model than `model_hash`.
+    pub async fn register_task_judged_by(
+        &self,
+        benchmark: &Benchmark,
+        model_hash: B256,
+        max_new_tokens: u32,
+        challenge_window: u32,
+        calibration: &(Calibration, ModelHash),
+    ) -> anyhow::Result<TaskInfo> {
+        anyhow::ensure!(
+            B256::from(calibration.0.key.model_hash.0) == model_hash,
+            "the calibration is for model {}, the task's model is {model_hash}",
+            calibration.0.key.model_hash
+        );
+        let mut spec = verbench_testkit::task_spec_judged_by(
+            calibration,
             model_hash,
             B256::from(benchmark.manifest_hash()),
             B256::from(benchmark.dataset.root()?),
@@ -272,18 +300,24 @@ pub fn prepared(
 /// SmolLM2-135M-Instruct Q4_1 from the cache `tools/fetch-models.sh` fills, quantized, on the
 /// default device: the model of the demo and of the end-to-end scenarios.
 pub fn smollm2() -> anyhow::Result<LoadedModel> {
-    let path = smollm2_path();
+    load_fetched(&smollm2_path(), "smollm2")
+}
+
+/// Gemma 3 270M (base) Q4_K_M from the cache `tools/fetch-models.sh` fills, quantized, on the
+/// default device: the second family's end-to-end scenario.
+pub fn gemma3() -> anyhow::Result<LoadedModel> {
+    load_fetched(&gemma3_path(), "gemma3")
+}
+
+/// A model `tools/fetch-models.sh <which>` fetched, loaded quantized on the default device.
+fn load_fetched(path: &Path, which: &str) -> anyhow::Result<LoadedModel> {
     anyhow::ensure!(
         path.exists(),
-        "{} is missing: run tools/fetch-models.sh (tools/test.sh does)",
+        "{} is missing: run tools/fetch-models.sh {which} (tools/test.sh does)",
         path.display()
     );
-    load(
-        &path,
-        WeightFormat::Quantized,
-        &verbench_inference::device(),
-    )
-    .with_context(|| format!("loading {}", path.display()))
+    load(path, WeightFormat::Quantized, &verbench_inference::device())
+        .with_context(|| format!("loading {}", path.display()))
 }
 
 /// The first `n` items of the project's mini benchmark, written to `dir/dataset.jsonl`.

@@ -472,6 +472,18 @@ pub fn smollm2_greedy() -> Result<(Calibration, ModelHash)> {
     Calibration::from_bytes(Path::new(SMOLLM2_GREEDY_FILE), SMOLLM2_GREEDY)
 }
 
+/// The committed calibration of Gemma 3 270M (base) Q4_K_M for greedy decoding
+/// (`crates/inference/calibrations/`, made as docs/calibration.md says).
+pub const GEMMA3_GREEDY_FILE: &str =
+    "crates/inference/calibrations/gemma-3-270m.q4_k_m.greedy.json";
+
+const GEMMA3_GREEDY: &[u8] = include_bytes!("../calibrations/gemma-3-270m.q4_k_m.greedy.json");
+
+/// [`GEMMA3_GREEDY_FILE`], parsed, and its hash.
+pub fn gemma3_greedy() -> Result<(Calibration, ModelHash)> {
+    Calibration::from_bytes(Path::new(GEMMA3_GREEDY_FILE), GEMMA3_GREEDY)
+}
+
 /// TOPLOC figures of one chunk of an honest item.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ChunkStat {

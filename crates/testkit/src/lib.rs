@@ -15,6 +15,7 @@ use verbench_chain::{
     deploy::{deploy, DeployParams, Deployment},
     local,
 };
+use verbench_inference::{calibration::Calibration, ModelHash};
 use verbench_merkle::MerkleTree;
 use verbench_provider::task::TaskInfo;
 
@@ -153,8 +154,30 @@ pub fn task_spec(
     dataset_size: u32,
     max_new_tokens: u32,
 ) -> TaskSpec {
-    let (calibration, calibration_hash) = verbench_inference::calibration::smollm2_greedy()
+    let calibration = verbench_inference::calibration::smollm2_greedy()
         .expect("the committed SmolLM2-135M calibration parses");
+    task_spec_judged_by(
+        &calibration,
+        model_hash,
+        manifest_hash,
+        dataset_root,
+        dataset_size,
+        max_new_tokens,
+    )
+}
+
+/// [`task_spec`], judged by `calibration` (a calibration file and its hash, as
+/// `verbench_inference::calibration::Calibration::read` returns them): its TOPLOC limits, its
+/// token margin for items of `max_new_tokens` tokens and its hash.
+pub fn task_spec_judged_by(
+    calibration: &(Calibration, ModelHash),
+    model_hash: B256,
+    manifest_hash: B256,
+    dataset_root: B256,
+    dataset_size: u32,
+    max_new_tokens: u32,
+) -> TaskSpec {
+    let (calibration, calibration_hash) = calibration;
     TaskSpec {
         modelHash: model_hash,
         manifestHash: manifest_hash,
@@ -165,7 +188,7 @@ pub fn task_spec(
             temperatureMilli: 0,
             seed: 0,
         },
-        toploc: verbench_provider::task::toploc_params(&calibration, max_new_tokens),
+        toploc: verbench_provider::task::toploc_params(calibration, max_new_tokens),
         calibrationHash: B256::from(calibration_hash.0),
         providerBond: U96::from(10u64.pow(18)),
         challengerBond: U96::from(10u64.pow(17)),

@@ -8,7 +8,7 @@ use std::path::Path;
 use verbench_chain::bindings::IDisputeGame::CommitmentStatus;
 use verbench_challenger::Bot;
 use verbench_demo::{ether, role, small_dataset, Devnet, OperatorSet};
-use verbench_inference::{smollm2_path, LoadedModel};
+use verbench_inference::{gemma3_path, smollm2_path, LoadedModel};
 use verbench_provider::{cheat::Cheat, watch::Watcher};
 
 const WINDOW: u32 = 3600;
@@ -17,6 +17,8 @@ struct Scenario {
     net: Devnet,
     dir: tempfile::TempDir,
     model: LoadedModel,
+    /// The model file the challenger and the operators validate with.
+    model_path: std::path::PathBuf,
     dataset_path: std::path::PathBuf,
     bench: verbench_bundle::benchmark::Benchmark,
     task: verbench_provider::task::TaskInfo,
@@ -83,6 +85,41 @@ async fn scenario_with(
         net,
         dir,
         model,
+        model_path: smollm2_path(),
+        dataset_path,
+        bench,
+        task,
+    }
+}
+
+/// Gemma 3 270M (the second family, a base model: plain prompts) over the first `items` items of
+/// the mini benchmark, 32 new tokens, judged by Gemma's committed greedy calibration.
+async fn gemma3_scenario(items: usize) -> Scenario {
+    let dir = tempfile::tempdir().unwrap();
+    let (dataset, dataset_path) = small_dataset(dir.path(), items).unwrap();
+    let bench = verbench_bundle::benchmark::Benchmark::legacy(dataset);
+    let model = verbench_demo::gemma3().unwrap();
+    let net = Devnet::start().await.unwrap();
+    net.register_operators(&role::OPERATORS, ether(10))
+        .await
+        .unwrap();
+    let calibration = verbench_inference::calibration::gemma3_greedy().unwrap();
+    let task = net
+        .register_task_judged_by(
+            &bench,
+            B256::from(model.model.hash().0),
+            32,
+            WINDOW,
+            &calibration,
+        )
+        .await
+        .unwrap();
+    assert_eq!(task.spec.calibrationHash, B256::from(calibration.1 .0));
+    Scenario {
+        net,
+        dir,
+        model,
+        model_path: gemma3_path(),
         dataset_path,
         bench,
         task,
@@ -107,7 +144,7 @@ impl Scenario {
         let mut cfg = self.net.bot_config(
             role::CHALLENGER,
             &self.path().join("challenger"),
-            &smollm2_path(),
+            &self.model_path,
             &self.dataset_path,
         );
         cfg.sample_rate = sample_rate;
@@ -120,7 +157,7 @@ impl Scenario {
             &self.net,
             &role::OPERATORS,
             self.path(),
-            &smollm2_path(),
+            &self.model_path,
             &self.dataset_path,
         )
         .await
@@ -562,6 +599,74 @@ async fn operators_with_different_settings_sign_the_same_verdict() {
     std::fs::write(&old, "token_margin = 1.0\n").unwrap();
     let err = verbench_challenger::Config::load(&old).unwrap_err();
     assert!(format!("{err:#}").contains("token_margin"), "{err:#}");
+}
+
+/// The second family end to end (issue 14): a Gemma 3 270M task carrying Gemma's committed
+/// calibration. An honest provider's leaves all pass the challenger's recomputation (one dense
+/// prefill per item) and its commitment finalizes; a provider generating with the weights
+/// re-quantized to Q4_0 while claiming the Q4_K_M file is disputed, judged at fault by the
+/// operators and slashed.
+#[tokio::test(flavor = "multi_thread")]
+async fn gemma3_task_honest_finalizes_and_model_swap_is_slashed() {
+    let s = gemma3_scenario(3).await;
+    let honest = s
+        .net
+        .provide(
+            role::HONEST,
+            &s.task,
+            &s.bench,
+            &s.model,
+            None,
+            s.path(),
+            true,
+        )
+        .await
+        .unwrap();
+    let cheat = s
+        .net
+        .provide(
+            role::CHEAT,
+            &s.task,
+            &s.bench,
+            &s.model,
+            Some(Cheat::ModelSwapQ4_0),
+            s.path(),
+            true,
+        )
+        .await
+        .unwrap();
+    let mut challenger = s.challenger(1.0, 1).await;
+    let report = challenger.run_once().await.unwrap();
+    // Every honest leaf is recomputed (3) and passes; the cheat is disputed at its first failing
+    // leaf.
+    assert!(report.leaves_checked >= 4, "{report:?}");
+    assert_eq!(
+        report.disputes_opened, 1,
+        "only the swapped model's commitment is disputed: {report:?}"
+    );
+    let cheat_id: B256 = cheat.commitment_id.parse().unwrap();
+    assert!(
+        report.faults.iter().all(|(id, _)| *id == cheat_id),
+        "{:?}",
+        report.faults
+    );
+    let mut ops = s.operators().await;
+    assert_eq!(
+        ops.round().await.unwrap(),
+        1,
+        "operators resolve the dispute"
+    );
+    assert_eq!(
+        s.status(&cheat.commitment_id).await,
+        CommitmentStatus::Rejected
+    );
+    s.net.advance(u64::from(WINDOW) + 1).await.unwrap();
+    let pass = s.watcher(role::HONEST).pass().await.unwrap();
+    assert_eq!(pass.finalized, 1);
+    assert_eq!(
+        s.status(&honest.commitment_id).await,
+        CommitmentStatus::Finalized
+    );
 }
 
 /// Scenario 4: withheld data: the bundle is unreachable, the challenger forces a reveal, the

@@ -5,8 +5,8 @@
 use std::io::Write;
 
 use verbench_inference::calibration::{
-    candle_key, fit, read_traces, smollm2_greedy, trace_item, Calibration, SamplingMode, Targets,
-    TraceFile, TraceHeader, FORMAT_VERSION,
+    candle_key, fit, gemma3_greedy, read_traces, smollm2_greedy, trace_item, Calibration,
+    SamplingMode, Targets, TraceFile, TraceHeader, FORMAT_VERSION,
 };
 use verbench_inference::{load, with_threads, ModelHash, Sampling, Validator, WeightFormat};
 use verbench_toploc::{ProofParams, Thresholds};
@@ -120,6 +120,40 @@ fn committed_calibration_is_for_the_fetched_model_and_refits_exactly() {
     assert_eq!(cal.write(&p).unwrap(), hash);
     let (again, h2) = Calibration::read(&p).unwrap();
     assert_eq!((again, h2), (cal, hash));
+}
+
+/// Gemma 3 270M's committed calibration: for the fetched Gemma file, greedy, and at the targets it
+/// states (the per-chunk target is 1e-4, not the default 1e-6: at 1e-6 the fit refuses, the
+/// exponent-mismatch limit exceeding top-k; docs/calibration.md).
+#[test]
+fn committed_gemma3_calibration_is_for_the_fetched_model_at_its_stated_targets() {
+    let (cal, hash) = gemma3_greedy().unwrap();
+    assert_eq!(
+        cal.key.model_hash,
+        ModelHash::of_files(&[crate::gemma3::model_path()]).unwrap()
+    );
+    assert_eq!(cal.key.sampling, SamplingMode::Greedy);
+    assert_eq!(cal.hash().unwrap(), hash);
+    assert_eq!(
+        (cal.targets.token_fp_per_item, cal.targets.item_tokens),
+        (1e-4, 1024)
+    );
+    assert_eq!(cal.targets.chunk_fp, 1e-4);
+    assert!(f64::from(cal.limits.token_margin_milli) / 1000.0 >= cal.token_error.max_observed);
+    assert!(
+        f64::from(cal.limits.max_mant_err_mean_milli) / 1000.0 >= cal.mant_err_mean.max_observed
+    );
+    assert!(cal.limits.min_exp_matches > 0 && cal.limits.min_exp_matches < cal.key.topk);
+    // Another model's calibration is refused by name.
+    let err = cal
+        .check_for(
+            std::path::Path::new("gemma.json"),
+            smollm2_greedy().unwrap().0.key.model_hash,
+            SamplingMode::Greedy,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("gemma.json") && err.contains("model"), "{err}");
 }
 
 #[test]
