@@ -32,7 +32,9 @@ interface IOperatorSet {
     /// @notice Slashes `wad`/1e18 of `operator`'s active plus unbonding stake. Only the dispute game.
     /// Takes nothing and returns 0 when the operator has nothing slashable (never reverts for that).
     /// @return amount Stake taken, in the back end's unit (wei for the native back end, credited to
-    /// its slash receiver; strategy shares on the EigenLayer back end, burned by the core).
+    /// its slash receiver; on the EigenLayer back end, weight units, i.e. strategy shares times
+    /// their multipliers, measured as the drop in the operator's slashable stake across the core's
+    /// slash, whose shares the core burns).
     function slash(address operator, uint256 wad, string calldata reason) external returns (uint256 amount);
 
     /// @notice Whether `operator` is in the set now.
