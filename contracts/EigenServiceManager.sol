@@ -15,7 +15,9 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 /// times that strategy's multiplier (WAD units, fixed at deployment: shares of different assets
 /// are not worth the same), summed over the set's strategies; checkpointed by timestamp at
 /// registration, deregistration, after a slash, and whenever anyone calls `updateStakes`. The
-/// dispute game weighs votes by these checkpoints and slashes through `slash`, which calls
+/// dispute game weighs votes by these checkpoints (none for an operator slashed since, and never
+/// above its slashable stake now: `voteWeightAt`), refuses commits by providers whose stake leaves
+/// before the commitment's last verdict (`slashableUntil`), and slashes through `slash`, which calls
 /// `AllocationManager.slashOperator` with this contract as the AVS, forwarding gas that grows
 /// with the number of strategies (at most 16). Slashed shares are burned by the core (nothing is
 /// paid out here); challengers are paid from the provider's ETH bond, which the dispute game
@@ -24,6 +26,18 @@ contract EigenServiceManager is IOperatorSet, IEigenServiceManager {
     using StakeHistory for StakeHistory.Book;
 
     uint256 private constant WAD = 1e18;
+
+    /// @dev An operator's standing with this registrar, in one slot.
+    /// @param registered Whether it is in the set now.
+    /// @param deregisteredAt The block of its last deregistration: the core keeps it slashable
+    /// through `deregisteredAt + DEALLOCATION_DELAY` (`slashableUntil`).
+    /// @param slashedAt When `slash` last took something from it (0: never; `voteWeightAt`).
+    struct Member {
+        bool registered;
+        uint32 deregisteredAt;
+        uint48 slashedAt;
+    }
+
     /// @notice The most strategies the set may have. Bounds the gas `slash` forwards to the core
     /// (`slashGas()`: 4.35M at 16) and therefore the gas limit a resolving transaction must carry,
     /// as well as every weight read.
@@ -55,7 +69,7 @@ contract EigenServiceManager is IOperatorSet, IEigenServiceManager {
 
     address[] private _strategies;
     uint256[] private _multipliers;
-    mapping(address operator => bool) private _registered;
+    mapping(address operator => Member) private _members;
     StakeHistory.Book private _history;
 
     /// @param allocationManager_ The core's AllocationManager.
@@ -120,14 +134,16 @@ contract EigenServiceManager is IOperatorSet, IEigenServiceManager {
         external
     {
         _checkCallback(avs, operatorSetIds);
-        _registered[operator] = true;
+        _members[operator].registered = true;
         _record(operator, _weight(operator));
     }
 
     /// @inheritdoc IEigenServiceManager
     function deregisterOperator(address operator, address avs, uint32[] calldata operatorSetIds) external {
         _checkCallback(avs, operatorSetIds);
-        _registered[operator] = false;
+        Member storage m = _members[operator];
+        m.registered = false;
+        m.deregisteredAt = SafeCast.toUint32(block.number);
         _record(operator, 0);
     }
 
@@ -141,7 +157,7 @@ contract EigenServiceManager is IOperatorSet, IEigenServiceManager {
         // Bounded by the caller's own calldata.
         for (uint256 i; i < operators.length; ++i) {
             address operator = operators[i];
-            _record(operator, _registered[operator] ? _weight(operator) : 0);
+            _record(operator, _members[operator].registered ? _weight(operator) : 0);
         }
     }
 
@@ -180,7 +196,10 @@ contract EigenServiceManager is IOperatorSet, IEigenServiceManager {
         uint256 remaining = _stake(operator, block.number);
         amount = before > remaining ? before - remaining : 0;
         emit OperatorSlashed(operator, wad, amount, reason);
-        _record(operator, _registered[operator] ? _weight(operator) : 0);
+        Member storage m = _members[operator];
+        // A slash that took something takes the operator's vote on disputes opened before it.
+        if (amount != 0) m.slashedAt = _now();
+        _record(operator, m.registered ? _weight(operator) : 0);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -189,7 +208,7 @@ contract EigenServiceManager is IOperatorSet, IEigenServiceManager {
 
     /// @inheritdoc IOperatorSet
     function isOperator(address operator) external view returns (bool) {
-        return _registered[operator];
+        return _members[operator].registered;
     }
 
     /// @inheritdoc IOperatorSet
@@ -200,6 +219,52 @@ contract EigenServiceManager is IOperatorSet, IEigenServiceManager {
     /// @inheritdoc IOperatorSet
     function totalStakeAt(uint48 timestamp) external view returns (uint256) {
         return _history.totalAt(timestamp);
+    }
+
+    /// @inheritdoc IOperatorSet
+    /// @dev The slash record is read on every call (a slash need not move the checkpoint, e.g. when
+    /// the latest one was stale). The core is asked for the slashable stake only when the
+    /// checkpoint moved since the snapshot: deregistration, `updateStakes`, a slash.
+    function voteWeightAt(address operator, uint48 timestamp) external view returns (uint256 weight) {
+        bool changed;
+        (weight, changed) = _history.atAndSince(operator, timestamp);
+        if (_members[operator].slashedAt > timestamp) return 0;
+        if (!changed || weight == 0) return weight;
+        uint256 slashable = _stake(operator, block.number);
+        if (slashable < weight) weight = slashable;
+    }
+
+    /// @inheritdoc IOperatorSet
+    /// @dev In blocks, the stake stays slashable through the block before the earliest pending
+    /// deallocation's effect block and, for an operator that left the set, through its
+    /// deregistration block plus `DEALLOCATION_DELAY` (the core's rule). Blocks come at most one
+    /// per `minSecondsPerBlock`, so block `b` is not reached before `now + (b - block.number) x
+    /// minSecondsPerBlock`, and every slash up to that second lands in a block at most `b`.
+    function slashableUntil(address operator) external view returns (uint48) {
+        EigenTypes.OperatorSet memory set = _set();
+        if (!_allocationManager.isOperatorSlashable(operator, set)) return type(uint48).max;
+        Member memory m = _members[operator];
+        // `last`: the last block through which all of the stake stays slashable, if `leaving`.
+        bool leaving = !m.registered;
+        uint256 last = leaving ? uint256(m.deregisteredAt) + _deallocationDelay : 0;
+        bool allocated = false;
+        uint256 n = _strategies.length;
+        for (uint256 i; i < n; ++i) {
+            EigenTypes.Allocation memory a = _allocationManager.getAllocation(operator, set, _strategies[i]);
+            if (a.currentMagnitude == 0) continue;
+            allocated = true;
+            if (a.pendingDiff >= 0) continue;
+            // Slashable before its effect block (the core applies a deallocation whose effect
+            // block has come, so a pending one has effectBlock > block.number).
+            uint256 through = a.effectBlock == 0 ? 0 : uint256(a.effectBlock) - 1;
+            if (!leaving || through < last) last = through;
+            leaving = true;
+        }
+        // Nothing allocated, nothing to keep; nothing leaving, nothing to wait for.
+        if (!allocated || !leaving) return type(uint48).max;
+        if (last <= block.number) return _now();
+        uint256 until = block.timestamp + (last - block.number) * _minSecondsPerBlock;
+        return until > type(uint48).max ? type(uint48).max : SafeCast.toUint48(until);
     }
 
     /// @inheritdoc IOperatorSet
@@ -222,7 +287,7 @@ contract EigenServiceManager is IOperatorSet, IEigenServiceManager {
 
     /// @inheritdoc IEigenServiceManager
     function currentWeight(address operator) external view returns (uint256) {
-        return _registered[operator] ? _weight(operator) : 0;
+        return _members[operator].registered ? _weight(operator) : 0;
     }
 
     /// @inheritdoc IEigenServiceManager
@@ -291,6 +356,10 @@ contract EigenServiceManager is IOperatorSet, IEigenServiceManager {
                 })
             )
         );
+    }
+
+    function _now() private view returns (uint48) {
+        return SafeCast.toUint48(block.timestamp);
     }
 
     function _set() private view returns (EigenTypes.OperatorSet memory) {

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {DisputeGame} from "../contracts/DisputeGame.sol";
 import {EigenServiceManager} from "../contracts/EigenServiceManager.sol";
+import {IDisputeGame} from "../contracts/interfaces/IDisputeGame.sol";
 import {EigenTypes, IAllocationManager} from "../contracts/interfaces/IEigenLayerCore.sol";
 import {IEigenServiceManager} from "../contracts/interfaces/IEigenServiceManager.sol";
 import {IOperatorSet} from "../contracts/interfaces/IOperatorSet.sol";
 import {IServiceManager} from "../contracts/interfaces/IServiceManager.sol";
+import {Deployers} from "./utils/Deployers.sol";
 import {ScriptedAllocationManager} from "./utils/ScriptedAllocationManager.sol";
 import {Test} from "./utils/Test.sol";
 import {Vm} from "./utils/Vm.sol";
@@ -444,6 +447,71 @@ contract EigenServiceManagerTest is Test {
         console.log("  lowest outer gas that slashed (250 steps)", firstSlash);
     }
 
+    // ---------------------------------------------------------------------------------------
+    // Vote weight and slashable horizon (review issue 16)
+    // ---------------------------------------------------------------------------------------
+
+    function test_voteWeightAt_snapshotUntilSlashedAndNeverAboveTheSlashableStake() public {
+        _join(alice, 10 ether);
+        _join(bob, 10 ether);
+        uint48 s = START + 5;
+        vm.warp(START + 10);
+        vm.assertEq(esm.voteWeightAt(alice, s), 10 ether + 1, "unchanged since the snapshot");
+        // Another AVS's slash: invisible until someone records it with updateStakes.
+        am.setStake(alice, 6 ether);
+        vm.assertEq(esm.voteWeightAt(alice, s), 10 ether + 1, "as fresh as the checkpoint");
+        address[] memory who = new address[](1);
+        who[0] = alice;
+        esm.updateStakes(who);
+        vm.warp(START + 11);
+        vm.assertEq(esm.voteWeightAt(alice, s), 6 ether + 1, "capped at the slashable stake now");
+        // Leaving after the snapshot keeps the vote (still slashable) ...
+        am.deregister(address(esm), alice, SET);
+        vm.warp(START + 12);
+        vm.assertEq(esm.voteWeightAt(alice, s), 6 ether + 1, "deregistered, still slashable");
+        // ... until the core no longer considers it slashable.
+        am.setSlashable(alice, false);
+        vm.assertEq(esm.voteWeightAt(alice, s), 0, "nothing slashable");
+        // verbench's own slash takes the whole vote.
+        vm.prank(game);
+        vm.assertEq(esm.slash(bob, 1e17, FAULT), 1 ether, "slashed");
+        vm.assertEq(esm.stakeAt(bob, s), 10 ether + 1, "the checkpoint stays");
+        vm.assertEq(esm.voteWeightAt(bob, s), 0, "slashed since the snapshot: no vote");
+        vm.warp(START + 13);
+        vm.assertEq(esm.voteWeightAt(bob, START + 12), 9 ether + 1, "a later snapshot has what it kept");
+    }
+
+    function test_slashableUntil_followsTheDeregistrationAndPendingDeallocations() public {
+        uint256 max = type(uint48).max;
+        vm.assertEq(uint256(esm.slashableUntil(alice)), max, "not slashable");
+        _join(alice, 10 ether);
+        vm.assertEq(uint256(esm.slashableUntil(alice)), max, "nothing allocated");
+        am.setAllocation(alice, VALUABLE, 1e18, 0, 0);
+        vm.assertEq(uint256(esm.slashableUntil(alice)), max, "member, nothing leaving");
+        // Half deallocating, effective 101 blocks on (the core's DEALLOCATION_DELAY + 1): slashable
+        // through block 1100, i.e. at least 100 blocks x 12 s from now.
+        am.setAllocation(alice, VALUABLE, 1e18, -0.5e18, 1101);
+        vm.assertEq(uint256(esm.slashableUntil(alice)), START + 1200, "pending deallocation");
+        vm.roll(1050);
+        vm.warp(START + 600);
+        vm.assertEq(uint256(esm.slashableUntil(alice)), START + 1200, "the same block, later");
+        // Deallocation done; the operator leaves at block 1050: slashable through block 1150.
+        am.setAllocation(alice, VALUABLE, 0.5e18, 0, 0);
+        am.deregister(address(esm), alice, SET);
+        vm.assertEq(uint256(esm.slashableUntil(alice)), START + 600 + 1200, "deregistered");
+        vm.roll(1100);
+        vm.warp(START + 1200);
+        vm.assertEq(uint256(esm.slashableUntil(alice)), START + 1200 + 600, "50 blocks left");
+        // A deallocation that takes effect sooner sets the horizon.
+        am.setAllocation(alice, CHEAP, 1, -1, 1110);
+        vm.assertEq(uint256(esm.slashableUntil(alice)), START + 1200 + 9 * 12, "the sooner one");
+        am.setAllocation(alice, CHEAP, 1, -1, 1100 + 1);
+        vm.roll(1101);
+        vm.assertEq(uint256(esm.slashableUntil(alice)), START + 1200, "leaving now");
+        am.setSlashable(alice, false);
+        vm.assertEq(uint256(esm.slashableUntil(alice)), max, "delay over: nothing slashable");
+    }
+
     function _gasArgs(bytes memory ret) internal pure returns (uint256 left, uint256 needed) {
         assembly ("memory-safe") {
             left := mload(add(ret, 36))
@@ -454,5 +522,91 @@ contract EigenServiceManagerTest is Test {
     function _ids(uint32 id) internal pure returns (uint32[] memory ids) {
         ids = new uint32[](1);
         ids[0] = id;
+    }
+}
+
+/// @notice The dispute game on the EigenLayer back end (scripted core): a provider's stake must
+/// stay slashable until the last verdict on its commitment, whether it leaves the set or
+/// deallocates (review issue 16, finding 1; the native back end is tested in DisputeGame.t.sol).
+/// Here `unbondingDelay()` is 100 blocks x 12 s = 1200 s and the task's windows fill it exactly.
+contract EigenCommitTimingTest is Deployers {
+    uint32 internal constant SET = 7;
+    address internal constant STRATEGY = address(0x1000);
+    uint32 internal constant WINDOW = 1000;
+    uint32 internal constant REVEAL = 100;
+    uint32 internal constant VOTE = 100;
+
+    ScriptedAllocationManager internal am;
+    EigenServiceManager internal esm;
+    bytes32 internal taskId;
+
+    function setUp() public {
+        vm.warp(START);
+        vm.roll(1000);
+        am = new ScriptedAllocationManager();
+        treasury = makeAddr("treasury");
+        provider = makeAddr("provider");
+        vm.deal(provider, 100 ether);
+        address[] memory strategies = new address[](1);
+        strategies[0] = STRATEGY;
+        uint256[] memory multipliers = new uint256[](1);
+        multipliers[0] = 1e18;
+        address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
+        esm = new EigenServiceManager(
+            IAllocationManager(address(am)), predicted, strategies, multipliers, SET, 12, ""
+        );
+        game = new DisputeGame(
+            IOperatorSet(address(esm)), treasury, CHALLENGER_SHARE_BPS, QUORUM_BPS, REVEAL, VOTE
+        );
+        IDisputeGame.TaskSpec memory spec = defaultSpec(DATASET_SIZE);
+        spec.challengeWindow = WINDOW;
+        taskId = game.registerTask(spec);
+        // The provider is an operator with 20 shares allocated in full.
+        am.setStake(provider, 20 ether);
+        am.register(address(esm), provider, SET);
+        am.setAllocation(provider, STRATEGY, 1e18, 0, 0);
+    }
+
+    function _commit(uint256 salt) internal {
+        commitAs(provider, taskId, buildTree(taskId, provider, DATASET_SIZE, salt), DATASET_SIZE);
+    }
+
+    function _refused(uint256 salt, uint256 until) internal {
+        bytes32 root = buildTree(taskId, provider, DATASET_SIZE, salt);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDisputeGame.StakeUnbondsTooSoon.selector, until, block.timestamp + WINDOW + REVEAL + VOTE
+            )
+        );
+        vm.prank(provider);
+        game.commit{value: PROVIDER_BOND}(taskId, root, DATASET_SIZE, keccak256("bundle"), 1, 0.75e18, "");
+    }
+
+    function test_commit_refusedOnceTheDeregisteredProviderLeavesBeforeTheLastVerdict() public {
+        _commit(1);
+        am.deregister(address(esm), provider, SET);
+        // Slashable through block 1100, at least 1200 s from now: exactly the last verdict.
+        _commit(2);
+        // One block later, 1188 s are certain against 1200 needed.
+        vm.roll(1001);
+        vm.warp(START + 12);
+        _refused(3, START + 12 + 99 * 12);
+        // Once the core's delay is over nothing is slashable, and nothing backs the commitment.
+        vm.roll(1101);
+        vm.warp(START + 1212);
+        am.setSlashable(provider, false);
+        _commit(4);
+    }
+
+    function test_commit_refusedWhileADeallocationLeavesBeforeTheLastVerdict() public {
+        // Deallocating everything, effective at block 1101: slashable through block 1100.
+        am.setAllocation(provider, STRATEGY, 1e18, -1e18, 1101);
+        _commit(1);
+        vm.roll(1001);
+        vm.warp(START + 12);
+        _refused(2, START + 1200);
+        // Done: the allocation is 0 and nothing is slashable any more.
+        am.setAllocation(provider, STRATEGY, 0, 0, 0);
+        _commit(3);
     }
 }

@@ -11,6 +11,9 @@ import {EigenTypes, IAVSRegistrar} from "../../contracts/interfaces/IEigenLayerC
 /// Slashing: `setSlashGasPerStrategy` makes `slashOperator` burn that much gas per strategy before
 /// it takes anything (running out of gas like a real core that was sent too little), and
 /// `setTakenWad` makes it take a smaller fraction than asked.
+/// Allocations (`getAllocation`, read by `slashableUntil`) are scripted per strategy with
+/// `setAllocation`; none by default. Like the core, `getMinimumSlashableStake` answers 0 for an
+/// operator that is not slashable.
 contract ScriptedAllocationManager {
     uint32 public constant DEALLOCATION_DELAY = 100;
 
@@ -28,6 +31,7 @@ contract ScriptedAllocationManager {
     uint256 public lastGasReceived;
     mapping(address operator => bool) public explicitStakes;
     mapping(address operator => mapping(address strategy => uint256)) public stakeIn;
+    mapping(address operator => mapping(address strategy => EigenTypes.Allocation)) internal _allocations;
 
     error Refused();
 
@@ -61,6 +65,25 @@ contract ScriptedAllocationManager {
     function setStakeIn(address operator, address strategy, uint256 stake) external {
         explicitStakes[operator] = true;
         stakeIn[operator][strategy] = stake;
+    }
+
+    /// @dev Scripts `getAllocation(operator, *, strategy)`.
+    function setAllocation(
+        address operator,
+        address strategy,
+        uint64 currentMagnitude,
+        int128 pendingDiff,
+        uint32 effectBlock
+    ) external {
+        _allocations[operator][strategy] = EigenTypes.Allocation(currentMagnitude, pendingDiff, effectBlock);
+    }
+
+    function getAllocation(address operator, EigenTypes.OperatorSet calldata, address strategy)
+        external
+        view
+        returns (EigenTypes.Allocation memory)
+    {
+        return _allocations[operator][strategy];
     }
 
     function updateAVSMetadataURI(address, string calldata uri) external {
@@ -97,6 +120,7 @@ contract ScriptedAllocationManager {
         for (uint256 i; i < operators.length; ++i) {
             stake[i] = new uint256[](strategies.length);
             address operator = operators[i];
+            if (!slashable[operator]) continue;
             for (uint256 j; j < strategies.length; ++j) {
                 if (explicitStakes[operator]) {
                     stake[i][j] = stakeIn[operator][strategies[j]];
