@@ -122,13 +122,22 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         if (msg.value != t.providerBond) revert WrongBond(msg.value, t.providerBond);
         commitmentId = GameIds.commitmentId(taskId, msg.sender, root, leafCount);
         if (_commitments[commitmentId] != bytes32(0)) revert CommitmentExists(commitmentId);
+        uint48 challengeDeadline = _now() + t.challengeWindow;
+        // The provider's operator stake, if any, must still be slashable at the last second a
+        // verdict on this commitment can slash it: a dispute opened at the challenge deadline,
+        // revealed at its reveal deadline, resolved at its vote deadline (docs/protocol.md, "Timing
+        // rule"). Stake that is active now satisfies this by the rule registerTask enforces; stake
+        // already unbonding (or deallocating) may not.
+        uint256 lastVerdict = uint256(challengeDeadline) + _revealWindow + _votingPeriod;
+        uint48 slashableUntil = _serviceManager.slashableUntil(msg.sender);
+        if (slashableUntil < lastVerdict) revert StakeUnbondsTooSoon(slashableUntil, lastVerdict);
         Commitment memory c = Commitment({
             taskId: taskId,
             provider: msg.sender,
             root: root,
             leafCount: leafCount,
             bond: t.providerBond,
-            challengeDeadline: _now() + t.challengeWindow,
+            challengeDeadline: challengeDeadline,
             bundleHash: bundleHash,
             bundleSize: bundleSize,
             claimedScore: claimedScore
@@ -262,7 +271,8 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
             (address recovered, ECDSA.RecoverError err,) =
                 ECDSA.tryRecover(digest, signatures[i].r, signatures[i].vs);
             if (err != ECDSA.RecoverError.NoError || recovered != signer) revert InvalidSignature(signer);
-            uint256 weight = _serviceManager.stakeAt(signer, snapshot);
+            // Stake at the snapshot, none if slashed since (IOperatorSet.voteWeightAt).
+            uint256 weight = _serviceManager.voteWeightAt(signer, snapshot);
             if (weight == 0) revert NotOperator(signer);
             stakeFor += weight;
         }

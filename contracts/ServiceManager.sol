@@ -10,7 +10,8 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 /// @title ServiceManager
 /// @notice Native back end of IOperatorSet (with the IServiceManager extension): operators post native ETH as stake here.
 /// Stake is checkpointed by timestamp (StakeHistory), so a dispute can weigh votes by the stake
-/// held at the second before it opened. Nothing is configurable after deployment.
+/// held at the second before it opened (none for an operator slashed since: `voteWeightAt`).
+/// Nothing is configurable after deployment.
 contract ServiceManager is IOperatorSet, IServiceManager, ReentrancyGuardTransient {
     using StakeHistory for StakeHistory.Book;
 
@@ -22,6 +23,9 @@ contract ServiceManager is IOperatorSet, IServiceManager, ReentrancyGuardTransie
     uint256 private immutable _minStake;
 
     mapping(address operator => Operator) private _operators;
+    /// @dev When the dispute game last took something from the operator (0: never). The operator
+    /// has no vote on disputes whose snapshot is before it (`voteWeightAt`).
+    mapping(address operator => uint48) private _slashedAt;
     StakeHistory.Book private _history;
     uint256 private _slashedPending;
 
@@ -122,6 +126,9 @@ contract ServiceManager is IOperatorSet, IServiceManager, ReentrancyGuardTransie
             op.unbonding -= uint96(fromUnbonding);
             amount = fromStake + fromUnbonding;
         }
+        // Only a slash that took something takes the vote: then a checkpoint was written after
+        // any snapshot the operator has a weight at (see `voteWeightAt`).
+        if (amount != 0) _slashedAt[operator] = _now();
         _slashedPending += amount;
         emit OperatorSlashed(operator, wad, amount, reason);
     }
@@ -152,6 +159,30 @@ contract ServiceManager is IOperatorSet, IServiceManager, ReentrancyGuardTransie
     /// @inheritdoc IOperatorSet
     function totalStakeAt(uint48 timestamp) external view returns (uint256) {
         return _history.totalAt(timestamp);
+    }
+
+    /// @inheritdoc IOperatorSet
+    /// @dev What a slash could take now is active plus unbonding stake. Every change that can lower
+    /// it writes a checkpoint: a slash of active stake, a deregistration (an operator with unbonding
+    /// stake and a weight at the snapshot deregistered after it), a withdrawal (after one). So with
+    /// no checkpoint since the snapshot (the common case) the snapshot's stake is the answer and
+    /// neither the slash record nor the operator's position is read.
+    function voteWeightAt(address operator, uint48 timestamp) external view returns (uint256 weight) {
+        bool changed;
+        (weight, changed) = _history.atAndSince(operator, timestamp);
+        if (!changed) return weight;
+        if (_slashedAt[operator] > timestamp) return 0;
+        Operator storage op = _operators[operator];
+        uint256 slashable = uint256(op.stake) + op.unbonding;
+        if (slashable < weight) weight = slashable;
+    }
+
+    /// @inheritdoc IOperatorSet
+    /// @dev A registered operator has nothing unbonding; a deregistered one stays slashable
+    /// through `unbondingEndsAt` (`withdrawStake` needs a later second).
+    function slashableUntil(address operator) external view returns (uint48) {
+        Operator storage op = _operators[operator];
+        return op.unbonding == 0 ? type(uint48).max : op.unbondingEndsAt;
     }
 
     /// @inheritdoc IServiceManager

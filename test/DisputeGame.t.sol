@@ -250,6 +250,103 @@ contract DisputeGameTest is Deployers {
     }
 
     // ---------------------------------------------------------------------------------------
+    // commit: the provider's operator stake must outlast the commitment's last verdict
+    // ---------------------------------------------------------------------------------------
+
+    /// @dev Registers the provider as an operator with `stake`, deregisters it a second later and
+    /// returns the end of its unbonding.
+    function _providerUnbonding(uint256 stake) internal returns (uint48 endsAt) {
+        vm.prank(provider);
+        sm.registerOperator{value: stake}();
+        vm.warp(block.timestamp + 1);
+        vm.prank(provider);
+        sm.deregisterOperator();
+        endsAt = sm.operatorInfo(provider).unbondingEndsAt;
+    }
+
+    function _commitRaw(bytes32 root) internal {
+        vm.prank(provider);
+        game.commit{value: PROVIDER_BOND}(
+            taskId, root, DATASET_SIZE, keccak256("bundle"), 123_456, 0.75e18, "ipfs://bafy-verbench-bundle"
+        );
+    }
+
+    /// @dev Review issue 16, finding 1: a provider still unbonding commits 60 s before its
+    /// unbonding ends. The previous contract accepted this commit; the provider then withdrew all
+    /// of its 20 ether at `endsAt + 1` while a dispute on the commitment was still voting, and the
+    /// ProviderAtFault verdict slashed 0 (no ProviderStakeSlashed, no OperatorSlashed,
+    /// `slashedPending` 0). Measured by running this scenario to the end against that contract.
+    /// Now the commit is refused.
+    function test_commit_refusedWhenTheProviderStakeUnbondsBeforeTheLastVerdict() public {
+        uint48 endsAt = _providerUnbonding(20 ether);
+        vm.warp(endsAt - 60);
+        bytes32 root = buildTree(taskId, provider, DATASET_SIZE, 7);
+        uint256 lastVerdict = block.timestamp + CHALLENGE_WINDOW + REVEAL_WINDOW + VOTING_PERIOD;
+        vm.expectRevert(
+            abi.encodeWithSelector(IDisputeGame.StakeUnbondsTooSoon.selector, endsAt, lastVerdict)
+        );
+        _commitRaw(root);
+    }
+
+    /// @dev The boundary: the latest possible verdict (dispute opened at the challenge deadline,
+    /// leaf revealed at the reveal deadline, resolved at the vote deadline) must fall within the
+    /// unbonding. One second later the commit is refused; exactly in time, that verdict lands in
+    /// the unbonding's last second, when the stake cannot be withdrawn yet, and takes 10% of it.
+    function test_commit_unbondingStakeThatCoversTheLastVerdictIsSlashedByIt() public {
+        uint48 endsAt = _providerUnbonding(20 ether);
+        uint256 span = uint256(CHALLENGE_WINDOW) + REVEAL_WINDOW + VOTING_PERIOD;
+        bytes32 root = buildTree(taskId, provider, DATASET_SIZE, 7);
+        vm.warp(uint256(endsAt) - span + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDisputeGame.StakeUnbondsTooSoon.selector, endsAt, uint256(endsAt) + 1)
+        );
+        _commitRaw(root);
+
+        vm.warp(uint256(endsAt) - span);
+        (bytes32 cid2, IDisputeGame.Commitment memory c2) = commitAs(provider, taskId, root, DATASET_SIZE);
+        vm.warp(c2.challengeDeadline);
+        (bytes32 did, IDisputeGame.Dispute memory d) = openAwaiting(c2, cid2, challenger, 1);
+        vm.warp(d.revealDeadline);
+        d = reveal(d, provider);
+        vm.assertEq(
+            uint256(d.voteDeadline), uint256(endsAt), "the last verdict falls in the last unbonding second"
+        );
+        vm.warp(d.voteDeadline);
+        vm.prank(provider);
+        vm.expectRevert(abi.encodeWithSelector(IServiceManager.StillUnbonding.selector, endsAt));
+        sm.withdrawStake();
+        vm.expectEmit(address(game));
+        emit IDisputeGame.ProviderStakeSlashed(did, provider, 2 ether);
+        resolveWith(d, did, IDisputeGame.Outcome.ProviderAtFault, 3);
+        vm.warp(uint256(endsAt) + 1);
+        uint256 before = provider.balance;
+        vm.prank(provider);
+        sm.withdrawStake();
+        vm.assertEq(provider.balance - before, 18 ether, "what the slash left");
+        vm.assertEq(sm.slashedPending(), 2 ether, "slashed");
+    }
+
+    /// @dev Stake that is active at the commit is never a reason to refuse it (leaving afterwards
+    /// unbonds for `unbondingDelay`, at least the windows by registerTask's rule), nor is having
+    /// none: the setUp commitment has none, and neither has a provider that withdrew its stake.
+    function test_commit_activeStakeOrNoneIsNeverRefused() public {
+        vm.assertEq(uint256(sm.slashableUntil(provider)), type(uint48).max, "no stake");
+        vm.prank(provider);
+        sm.registerOperator{value: 20 ether}();
+        vm.assertEq(uint256(sm.slashableUntil(provider)), type(uint48).max, "active");
+        commitAs(provider, taskId, buildTree(taskId, provider, DATASET_SIZE, 8), DATASET_SIZE);
+        vm.prank(provider);
+        sm.deregisterOperator();
+        uint48 endsAt = sm.operatorInfo(provider).unbondingEndsAt;
+        vm.assertEq(uint256(sm.slashableUntil(provider)), uint256(endsAt), "unbonding");
+        vm.warp(uint256(endsAt) + 1);
+        vm.prank(provider);
+        sm.withdrawStake();
+        vm.assertEq(uint256(sm.slashableUntil(provider)), type(uint48).max, "withdrawn");
+        commitAs(provider, taskId, buildTree(taskId, provider, DATASET_SIZE, 9), DATASET_SIZE);
+    }
+
+    // ---------------------------------------------------------------------------------------
     // finalize
     // ---------------------------------------------------------------------------------------
 
@@ -767,6 +864,117 @@ contract DisputeGameTest is Deployers {
         vm.assertEq(
             uint8(game.commitmentState(cid).status), uint8(IDisputeGame.CommitmentStatus.Rejected), "rej"
         );
+    }
+
+    /// @dev `operators[i]` signs both outcomes on `did`, and anyone reports it (100% slash).
+    function _equivocate(uint256 i, bytes32 did, bytes32 leafHash) internal {
+        IDisputeGame.Verdict memory a = _verdict(did, leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        IDisputeGame.Verdict memory b = _verdict(did, leafHash, IDisputeGame.Outcome.LeafValid);
+        game.reportEquivocation(
+            operators[i],
+            a,
+            signVerdict(operatorKeys[i], did, a.leafHash, a.outcome),
+            b,
+            signVerdict(operatorKeys[i], did, b.leafHash, b.outcome)
+        );
+    }
+
+    /// @dev `operators[i]` commits a result of its own and loses a dispute on it (the other three
+    /// operators sign): its operator stake is slashed 10%, 10 to 9 ether. Leaves the provider's
+    /// tree rebuilt for the setUp commitment.
+    function _loseAsProvider(uint256 i) internal {
+        address op = operators[i];
+        (bytes32 cidOp, IDisputeGame.Commitment memory cOp) =
+            commitAs(op, taskId, buildTree(taskId, op, DATASET_SIZE, 3), DATASET_SIZE);
+        (bytes32 didOp, IDisputeGame.Dispute memory dOp) = openWithLeaf(cOp, cidOp, challenger, 2);
+        address[] memory signers = new address[](3);
+        IDisputeGame.Sig[] memory sigs = new IDisputeGame.Sig[](3);
+        uint256 k;
+        for (uint256 j; j < 4; ++j) {
+            if (j == i) continue;
+            signers[k] = operators[j];
+            sigs[k] = signVerdict(operatorKeys[j], didOp, dOp.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+            ++k;
+        }
+        game.resolve(dOp, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+        vm.assertEq(uint256(sm.operatorInfo(op).stake), 9 ether, "slashed as a provider");
+        buildTree(taskId, provider, DATASET_SIZE, 0);
+    }
+
+    /// @dev Signatures of operators 1, 2 and 3 (not 0).
+    function _sigsOfLastThree(bytes32 did, bytes32 leafHash)
+        internal
+        view
+        returns (address[] memory signers, IDisputeGame.Sig[] memory sigs)
+    {
+        signers = new address[](3);
+        sigs = new IDisputeGame.Sig[](3);
+        for (uint256 j; j < 3; ++j) {
+            signers[j] = operators[j + 1];
+            sigs[j] = signVerdict(operatorKeys[j + 1], did, leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        }
+    }
+
+    /// @dev Review issue 16, finding 2 (equivocation): operators[0] signs both outcomes on the
+    /// open dispute and is slashed to 0 for it. The previous contract still counted its 10 ether
+    /// at the dispute's snapshot: this resolve succeeded with stakeFor 30 ether of 40 (measured
+    /// against that contract). Now its signature is refused, and the other three decide.
+    function test_resolve_operatorSlashedForEquivocationAfterOpeningHasNoVote() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        vm.warp(block.timestamp + 10);
+        _equivocate(0, did, d.leafHash);
+        vm.assertEq(sm.stakeAt(operators[0], d.snapshot), 10 ether, "the checkpoint is unchanged");
+        vm.assertEq(sm.voteWeightAt(operators[0], d.snapshot), 0, "the vote is gone");
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(3, did, d.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.NotOperator.selector, operators[0]));
+        game.resolve(d, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+        // The slashed stake still counts as eligible (not for): 30 of 40.
+        (signers, sigs) = _sigsOfLastThree(did, d.leafHash);
+        IDisputeGame.Dispute memory fin = copyOf(d);
+        fin.status = IDisputeGame.DisputeStatus.ProviderAtFault;
+        vm.expectEmit(address(game));
+        emit IDisputeGame.DisputeResolved(did, cid, IDisputeGame.Cause.Verdict, 30 ether, 40 ether, fin);
+        game.resolve(d, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+    }
+
+    /// @dev Review issue 16, finding 2 (provider fault): operators[1] loses a dispute as a
+    /// provider after this dispute opened and is slashed 10 to 9 ether. The previous contract
+    /// counted its full 10 ether here (stakeFor 30 ether with operators 0 to 2, measured against
+    /// that contract). Now a proven-faulty operator has no vote on disputes opened before its
+    /// slash.
+    function test_resolve_operatorSlashedAsAFaultyProviderAfterOpeningHasNoVote() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        vm.warp(block.timestamp + 10);
+        _loseAsProvider(1);
+        vm.assertEq(sm.voteWeightAt(operators[1], d.snapshot), 0, "the vote is gone");
+        vm.assertEq(sm.voteWeightAt(operators[0], d.snapshot), 10 ether, "the others keep theirs");
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(3, did, d.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.NotOperator.selector, operators[1]));
+        game.resolve(d, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+        signers[1] = operators[3];
+        sigs[1] = signVerdict(operatorKeys[3], did, d.leafHash, IDisputeGame.Outcome.ProviderAtFault);
+        (signers[1], signers[2]) = (signers[2], signers[1]);
+        (sigs[1], sigs[2]) = (sigs[2], sigs[1]);
+        IDisputeGame.Dispute memory fin = copyOf(d);
+        fin.status = IDisputeGame.DisputeStatus.ProviderAtFault;
+        vm.expectEmit(address(game));
+        emit IDisputeGame.DisputeResolved(did, cid, IDisputeGame.Cause.Verdict, 30 ether, 40 ether, fin);
+        game.resolve(d, IDisputeGame.Outcome.ProviderAtFault, signers, sigs);
+    }
+
+    /// @dev A slash before the dispute opened is in its snapshot already: the operator votes with
+    /// what it kept (9 of 10 ether), and the eligible stake is 39.
+    function test_resolve_operatorSlashedBeforeOpeningVotesWithWhatItKept() public {
+        _loseAsProvider(1);
+        vm.warp(block.timestamp + 1);
+        (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
+        IDisputeGame.Dispute memory fin = copyOf(d);
+        fin.status = IDisputeGame.DisputeStatus.ProviderAtFault;
+        vm.expectEmit(address(game));
+        emit IDisputeGame.DisputeResolved(did, cid, IDisputeGame.Cause.Verdict, 29 ether, 39 ether, fin);
+        resolveWith(d, did, IDisputeGame.Outcome.ProviderAtFault, 3);
     }
 
     // ---------------------------------------------------------------------------------------

@@ -21,6 +21,18 @@ contract GasTest is Deployers {
     bytes internal bigLeaf;
     bytes32[] internal bigProof;
 
+    /// @dev The score-proof cases' commitments, made in setUp: `commit` reads the service manager
+    /// (`slashableUntil`), and a commit in the test body would leave its account warm for the
+    /// measured call (vm.cool cools storage slots, not the account's address).
+    IDisputeGame.Commitment internal aggC;
+    bytes internal aggLeaf;
+    bytes32[] internal aggProof;
+    IDisputeGame.Commitment internal stepC;
+    bytes internal stepA;
+    bytes internal stepB;
+    bytes32[] internal stepProofA;
+    bytes32[] internal stepProofB;
+
     function setUp() public {
         deployGame();
         registerOperators(4, 10 ether);
@@ -34,6 +46,16 @@ contract GasTest is Deployers {
             i >>= 1;
         }
         (cid, c) = commitAs(provider, taskId, node, BIG);
+
+        // The last leaf's running sum says 0 while the claim is 0.75e18.
+        uint32 last = BIG - 1;
+        aggLeaf = makeScoredLeaf(taskId, provider, last, BIG, 1, 0, 0);
+        (aggC,, aggProof) =
+            _commitPair(last - 1, makeLeaf(taskId, provider, last - 1, BIG, 1), aggLeaf, 0.75e18);
+        // Leaf INDEX's running sum is 0 after a 0.75e18 score.
+        stepA = makeLeaf(taskId, provider, INDEX - 1, BIG, 2);
+        stepB = makeScoredLeaf(taskId, provider, INDEX, BIG, 2, 0.75e18, 0);
+        (stepC, stepProofA, stepProofB) = _commitPair(INDEX - 1, stepA, stepB, 0.75e18);
     }
 
     function _calldataGas(bytes memory data) internal pure returns (uint256 gas) {
@@ -68,7 +90,10 @@ contract GasTest is Deployers {
             taskId, root, BIG, keccak256("bundle"), 123_456, 0.75e18, "ipfs://bafy-verbench-bundle"
         );
         uint256 total = _report("commit", data, vm.snapshotGasLastCall("commit"), 0);
-        vm.assertLe(total, 60_000, "commit goal");
+        // The 60k goal is NOT met since commit asks the service manager how long the provider's
+        // operator stake stays slashable (docs/protocol.md, "Timing rule"): a cold account and a
+        // cold slot there, ~5.8k in all (56,187 before). This bound guards against regressions only.
+        vm.assertLe(total, 62_500, "commit regression bound");
     }
 
     function test_gas_openDisputeWithLeafDepth20() public {
@@ -104,7 +129,7 @@ contract GasTest is Deployers {
         uint256 total =
             _report("resolve, 3 signatures", data, vm.snapshotGasLastCall("resolve 3 signatures"), 0);
         // The 120k goal is NOT met in this fresh state: two credit slots go from zero to non-zero
-        // (2 x 22.1k), five checkpoint lookups cost ~28k, and the call that slashes the provider's
+        // (2 x 22.1k), five checkpoint lookups cost ~27k, and the call that slashes the provider's
         // operator stake (made even when it has none, so that leaving the operator set does not
         // escape it) ~3.7k (docs/protocol.md, "Gas"). This bound guards against regressions only.
         vm.assertLe(total, 160_000, "resolve regression bound");
@@ -167,10 +192,9 @@ contract GasTest is Deployers {
     /// @dev Score proof on the last leaf alone (the inflated-claim case), depth 20.
     function test_gas_proveScoreFaultAggregateDepth20() public {
         uint32 last = BIG - 1;
-        bytes memory a = makeLeaf(taskId, provider, last - 1, BIG, 1);
-        // The last leaf's running sum says 0 while the claim is 0.75e18.
-        bytes memory b = makeScoredLeaf(taskId, provider, last, BIG, 1, 0, 0);
-        (IDisputeGame.Commitment memory pc,, bytes32[] memory pb) = _commitPair(last - 1, a, b, 0.75e18);
+        IDisputeGame.Commitment memory pc = aggC;
+        bytes memory b = aggLeaf;
+        bytes32[] memory pb = aggProof;
         bytes memory data = abi.encodeCall(game.proveScoreFault, (pc, last, b, pb, "", new bytes32[](0)));
         vm.warp(block.timestamp + 1 hours);
         _cool();
@@ -188,10 +212,11 @@ contract GasTest is Deployers {
     /// @dev Score proof on two adjacent leaves (a broken running sum), depth 20 each.
     function test_gas_proveScoreFaultStepDepth20() public {
         uint32 first = INDEX - 1;
-        bytes memory a = makeLeaf(taskId, provider, first, BIG, 2);
-        bytes memory b = makeScoredLeaf(taskId, provider, first + 1, BIG, 2, 0.75e18, 0);
-        (IDisputeGame.Commitment memory pc, bytes32[] memory pa, bytes32[] memory pb) =
-            _commitPair(first, a, b, 0.75e18);
+        IDisputeGame.Commitment memory pc = stepC;
+        bytes memory a = stepA;
+        bytes memory b = stepB;
+        bytes32[] memory pa = stepProofA;
+        bytes32[] memory pb = stepProofB;
         bytes memory data = abi.encodeCall(game.proveScoreFault, (pc, first, a, pa, b, pb));
         vm.warp(block.timestamp + 1 hours);
         _cool();

@@ -189,6 +189,61 @@ contract ServiceManagerTest is Deployers {
         sm.totalStakeAt(t);
     }
 
+    function test_voteWeightAt_isTheSnapshotStakeUntilASlashTakesIt() public {
+        vm.prank(op);
+        sm.registerOperator{value: 10 ether}();
+        uint48 s = uint48(block.timestamp) + 5;
+        vm.warp(s + 5);
+        vm.assertEq(sm.voteWeightAt(op, s), 10 ether, "unchanged since the snapshot");
+        vm.prank(op);
+        sm.depositStake{value: 5 ether}();
+        vm.warp(block.timestamp + 1);
+        vm.assertEq(sm.voteWeightAt(op, s), 10 ether, "a deposit since does not count");
+        vm.prank(op);
+        sm.deregisterOperator();
+        vm.warp(block.timestamp + 1);
+        vm.assertEq(sm.voteWeightAt(op, s), 10 ether, "unbonding still votes");
+        vm.prank(address(game));
+        sm.slash(op, 0.1e18, "fault");
+        vm.assertEq(uint256(sm.operatorInfo(op).unbonding), 13.5 ether, "slashed while unbonding");
+        vm.assertEq(sm.stakeAt(op, s), 10 ether, "the checkpoint stays");
+        vm.assertEq(sm.voteWeightAt(op, s), 0, "a slash since takes the vote");
+        vm.expectRevert(abi.encodeWithSelector(IOperatorSet.FutureLookup.selector, uint48(block.timestamp)));
+        sm.voteWeightAt(op, uint48(block.timestamp));
+    }
+
+    function test_voteWeightAt_aSlashBeforeTheSnapshotIsInIt() public {
+        vm.prank(op);
+        sm.registerOperator{value: 10 ether}();
+        vm.warp(block.timestamp + 1);
+        vm.prank(address(game));
+        sm.slash(op, 0.5e18, "fault");
+        uint48 s = uint48(block.timestamp);
+        vm.warp(s + 1);
+        vm.assertEq(sm.voteWeightAt(op, s), 5 ether, "what it kept");
+        vm.assertEq(sm.voteWeightAt(op, s - 1), 0, "slashed after that snapshot");
+        vm.assertEq(sm.stakeAt(op, s - 1), 10 ether, "whose checkpoint stays");
+    }
+
+    function test_slashableUntil_isTheEndOfTheUnbonding() public {
+        vm.assertEq(uint256(sm.slashableUntil(op)), type(uint48).max, "no stake");
+        vm.prank(op);
+        sm.registerOperator{value: 10 ether}();
+        vm.assertEq(uint256(sm.slashableUntil(op)), type(uint48).max, "active: nothing leaving");
+        vm.prank(op);
+        sm.deregisterOperator();
+        uint48 endsAt = uint48(block.timestamp) + UNBONDING_DELAY;
+        vm.assertEq(uint256(sm.slashableUntil(op)), uint256(endsAt), "unbonding");
+        // Slashable through endsAt: the stake cannot leave in that second.
+        vm.warp(endsAt);
+        vm.prank(op);
+        vm.expectRevert(abi.encodeWithSelector(IServiceManager.StillUnbonding.selector, endsAt));
+        sm.withdrawStake();
+        vm.prank(address(game));
+        sm.slash(op, 1e18, "all");
+        vm.assertEq(uint256(sm.slashableUntil(op)), type(uint48).max, "nothing left to leave");
+    }
+
     function testFuzz_slash_neverTakesMoreThanStake(uint96 stake, uint256 wad) public {
         stake = uint96(bound(stake, MIN_STAKE, 1e30));
         wad = bound(wad, 1, 1e18);

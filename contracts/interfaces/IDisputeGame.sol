@@ -278,6 +278,11 @@ interface IDisputeGame {
     error WrongBond(uint256 sent, uint256 required);
     /// @notice Thrown when a provider commits the same (task, root, leaf count) twice.
     error CommitmentExists(bytes32 commitmentId);
+    /// @notice Thrown when the committing provider's operator stake (still unbonding, or pending a
+    /// deallocation) stops being slashable at `slashableUntil`, before `lastVerdict`, the last second
+    /// at which a verdict on the new commitment could slash it (challenge deadline + reveal window +
+    /// voting period).
+    error StakeUnbondsTooSoon(uint48 slashableUntil, uint256 lastVerdict);
     /// @notice Thrown when a commitment passed in calldata is not the stored one (unknown, replaced,
     /// or another root than the one expected).
     error CommitmentMismatch(bytes32 commitmentId);
@@ -317,7 +322,8 @@ interface IDisputeGame {
     error ExcludedSigner(address signer);
     /// @notice Thrown when a signature does not recover to its listed signer.
     error InvalidSignature(address signer);
-    /// @notice Thrown when a signer had no stake at the dispute's checkpoint.
+    /// @notice Thrown when a signer has no vote weight on the dispute (`IOperatorSet.voteWeightAt`):
+    /// no stake at the dispute's checkpoint, or slashed since.
     error NotOperator(address signer);
     /// @notice Thrown when the signers' stake is not strictly above the quorum share of eligible stake.
     error QuorumNotReached(uint256 stakeFor, uint256 stakeEligible);
@@ -339,7 +345,9 @@ interface IDisputeGame {
     /// operators' unbonding delay.
     function registerTask(TaskSpec calldata spec) external returns (bytes32 taskId);
 
-    /// @notice Commits a result for `taskId` with `msg.value == providerBond`.
+    /// @notice Commits a result for `taskId` with `msg.value == providerBond`. A provider with
+    /// operator stake must keep all of it slashable until the last second a verdict on this
+    /// commitment could slash it (`StakeUnbondsTooSoon` otherwise; docs/protocol.md, "Timing rule").
     /// @param leafCount Must equal the task's dataset size.
     /// @param bundleHash keccak256 of the published bundle's bytes; `bundleSize` its byte size; `uri`
     /// where it is published (only emitted).

@@ -6,7 +6,8 @@ pragma solidity ^0.8.24;
 /// owns verbench's operator set in the AllocationManager) and the set's registrar. Operators
 /// join through `AllocationManager.registerForOperatorSets`, which calls `registerOperator` here;
 /// their weight is the stake they allocated to the set that stays slashable for a full
-/// deallocation delay, checkpointed by timestamp whenever it is read (`updateStakes`). Slashing
+/// deallocation delay, each strategy's shares times its multiplier (`multipliers()`, WAD units),
+/// checkpointed by timestamp whenever it is read (`updateStakes`). Slashing
 /// goes through `AllocationManager.slashOperator` with this contract as the AVS.
 /// Self-contained: read by Rust's `sol!`.
 interface IEigenServiceManager {
@@ -19,11 +20,15 @@ interface IEigenServiceManager {
     error NotAllocationManager();
     /// @notice Thrown when a registrar callback names another AVS or another operator set.
     error WrongOperatorSet(address avs, uint32[] operatorSetIds);
-    /// @notice Thrown when `slash` is called with less gas than the core's slash may need: a
-    /// caller cannot starve the inner call so that it fails while the dispute resolves.
+    /// @notice Thrown when `slash` has less gas left, with the call to the core built, than
+    /// `slashGas()` plus what the 63/64 rule withholds and a small reserve: a caller cannot
+    /// starve the inner call so that it fails while the dispute resolves.
     error InsufficientGas(uint256 left, uint256 needed);
-    /// @notice Thrown when the set's strategies are empty or not strictly ascending.
+    /// @notice Thrown when the set's strategies are empty, more than `MAX_STRATEGIES` (16), or not
+    /// strictly ascending.
     error InvalidStrategies();
+    /// @notice Thrown when the multipliers are not one per strategy, each in (0, 1e36].
+    error InvalidMultipliers();
 
     /// @notice Registrar callback of `AllocationManager.registerForOperatorSets`.
     function registerOperator(
@@ -53,8 +58,17 @@ interface IEigenServiceManager {
     /// @notice verbench's operator set id.
     function operatorSetId() external view returns (uint32);
 
-    /// @notice The set's strategies (ascending); weights sum their shares.
+    /// @notice The set's strategies (ascending); weights sum their shares times `multipliers()`.
     function strategies() external view returns (address[] memory);
+
+    /// @notice One multiplier per strategy, in the order of `strategies()`, in WAD units: an
+    /// operator's weight is the sum of `shares_i * multipliers_i / 1e18`. Fixed at deployment.
+    function multipliers() external view returns (uint256[] memory);
+
+    /// @notice The gas `slash` forwards to `AllocationManager.slashOperator`: 350,000 plus 250,000
+    /// per strategy, fixed at deployment. A slash needs about 1/63 more than this, plus a small
+    /// reserve, still unspent when it calls the core, or it reverts with `InsufficientGas`.
+    function slashGas() external view returns (uint256);
 
     /// @notice The lower bound on seconds per block that converts the core's block-based
     /// deallocation delay into `unbondingDelay()` seconds.

@@ -40,6 +40,22 @@ library StakeHistory {
         return book.byOperator[operator].upperLookupRecent(timestamp);
     }
 
+    /// @notice `operator`'s stake at the end of second `timestamp` (strictly in the past), and
+    /// whether it has been checkpointed since. Reads the latest checkpoint first: when it is not
+    /// after `timestamp` (the common case) it is the answer, and no search runs.
+    function atAndSince(Book storage book, address operator, uint48 timestamp)
+        internal
+        view
+        returns (uint256 stake, bool changed)
+    {
+        if (timestamp >= block.timestamp) revert IOperatorSet.FutureLookup(timestamp);
+        Checkpoints.Trace208 storage trace = book.byOperator[operator];
+        // An empty history answers key 0 and value 0: stake 0, unchanged.
+        (, uint48 key, uint208 value) = trace.latestCheckpoint();
+        if (key <= timestamp) return (value, false);
+        return (trace.upperLookupRecent(timestamp), true);
+    }
+
     /// @notice The sum of all stakes at the end of second `timestamp` (strictly in the past).
     function totalAt(Book storage book, uint48 timestamp) internal view returns (uint256) {
         if (timestamp >= block.timestamp) revert IOperatorSet.FutureLookup(timestamp);

@@ -6,6 +6,14 @@ import {EigenTypes, IAVSRegistrar} from "../../contracts/interfaces/IEigenLayerC
 /// @notice A stand-in for EigenLayer's AllocationManager with scripted answers, for unit tests of
 /// EigenServiceManager's own logic (guards, checkpoints, failure handling). The behaviour against
 /// the real core is tested end to end in crates/devnet (real core bytecode on anvil).
+/// Stake: by default all of an operator's stake (`setStake`) sits in the first strategy, with 1 wei
+/// in each other one; `setStakeIn` switches that operator to explicit per-strategy stakes.
+/// Slashing: `setSlashGasPerStrategy` makes `slashOperator` burn that much gas per strategy before
+/// it takes anything (running out of gas like a real core that was sent too little), and
+/// `setTakenWad` makes it take a smaller fraction than asked.
+/// Allocations (`getAllocation`, read by `slashableUntil`) are scripted per strategy with
+/// `setAllocation`; none by default. Like the core, `getMinimumSlashableStake` answers 0 for an
+/// operator that is not slashable.
 contract ScriptedAllocationManager {
     uint32 public constant DEALLOCATION_DELAY = 100;
 
@@ -18,6 +26,12 @@ contract ScriptedAllocationManager {
     address[] public createdStrategies;
     uint256 public slashCalls;
     uint256 public lastWad;
+    uint256 public slashGasPerStrategy;
+    uint256 public takenWad;
+    uint256 public lastGasReceived;
+    mapping(address operator => bool) public explicitStakes;
+    mapping(address operator => mapping(address strategy => uint256)) public stakeIn;
+    mapping(address operator => mapping(address strategy => EigenTypes.Allocation)) internal _allocations;
 
     error Refused();
 
@@ -35,6 +49,41 @@ contract ScriptedAllocationManager {
 
     function setSlashBurnsGas(bool value) external {
         slashBurnsGas = value;
+    }
+
+    /// @dev Gas `slashOperator` burns per strategy before it slashes (0: none).
+    function setSlashGasPerStrategy(uint256 gas) external {
+        slashGasPerStrategy = gas;
+    }
+
+    /// @dev The fraction `slashOperator` actually takes (0: the fraction asked for).
+    function setTakenWad(uint256 wad) external {
+        takenWad = wad;
+    }
+
+    /// @dev Gives `operator` explicit stakes per strategy (from now on `setStake` is ignored for it).
+    function setStakeIn(address operator, address strategy, uint256 stake) external {
+        explicitStakes[operator] = true;
+        stakeIn[operator][strategy] = stake;
+    }
+
+    /// @dev Scripts `getAllocation(operator, *, strategy)`.
+    function setAllocation(
+        address operator,
+        address strategy,
+        uint64 currentMagnitude,
+        int128 pendingDiff,
+        uint32 effectBlock
+    ) external {
+        _allocations[operator][strategy] = EigenTypes.Allocation(currentMagnitude, pendingDiff, effectBlock);
+    }
+
+    function getAllocation(address operator, EigenTypes.OperatorSet calldata, address strategy)
+        external
+        view
+        returns (EigenTypes.Allocation memory)
+    {
+        return _allocations[operator][strategy];
     }
 
     function updateAVSMetadataURI(address, string calldata uri) external {
@@ -70,9 +119,15 @@ contract ScriptedAllocationManager {
         stake = new uint256[][](operators.length);
         for (uint256 i; i < operators.length; ++i) {
             stake[i] = new uint256[](strategies.length);
-            // All stake in the first strategy, 1 wei in each other one.
+            address operator = operators[i];
+            if (!slashable[operator]) continue;
             for (uint256 j; j < strategies.length; ++j) {
-                stake[i][j] = j == 0 ? stakeOf[operators[i]] : 1;
+                if (explicitStakes[operator]) {
+                    stake[i][j] = stakeIn[operator][strategies[j]];
+                } else {
+                    // All stake in the first strategy, 1 wei in each other one.
+                    stake[i][j] = j == 0 ? stakeOf[operator] : 1;
+                }
             }
         }
     }
@@ -86,12 +141,28 @@ contract ScriptedAllocationManager {
     }
 
     function slashOperator(address, EigenTypes.SlashingParams calldata params) external {
+        uint256 received = gasleft();
         if (slashReverts) revert Refused();
         if (slashBurnsGas) {
             while (gasleft() > 1000) {}
         }
+        uint256 burn = slashGasPerStrategy * params.strategies.length;
+        if (burn != 0) {
+            // With less gas than the burn, the loop runs out of gas (a starved core).
+            uint256 stop = gasleft() > burn ? gasleft() - burn : 0;
+            while (gasleft() > stop) {}
+        }
+        lastGasReceived = received;
         slashCalls += 1;
+        uint256 wad = takenWad == 0 ? params.wadsToSlash[0] : takenWad;
         lastWad = params.wadsToSlash[0];
-        stakeOf[params.operator] -= stakeOf[params.operator] * params.wadsToSlash[0] / 1e18;
+        address operator = params.operator;
+        stakeOf[operator] -= stakeOf[operator] * wad / 1e18;
+        if (explicitStakes[operator]) {
+            for (uint256 j; j < params.strategies.length; ++j) {
+                address strategy = params.strategies[j];
+                stakeIn[operator][strategy] -= stakeIn[operator][strategy] * wad / 1e18;
+            }
+        }
     }
 }

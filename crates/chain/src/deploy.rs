@@ -224,10 +224,15 @@ pub async fn deploy<P: Provider>(
     .await
 }
 
+/// EigenServiceManager's strategy multiplier (WAD) that counts one share as one unit of weight.
+const ONE_SHARE_ONE_WEIGHT: u64 = 1_000_000_000_000_000_000;
+
 /// Deploys EigenServiceManager (the AVS of a new operator set over `el.strategy`, on the core at
-/// `el`) and DisputeGame from `out/`. `min_seconds_per_block` converts the core's block-based
-/// deallocation delay into seconds (12 on Ethereum); `params.unbonding_delay` and
-/// `params.min_stake` do not apply (the core's delay and allocations rule).
+/// `el`) and DisputeGame from `out/`. The set has that one strategy, with a weight multiplier of
+/// 1e18 (one unit of weight per share: it is the reference asset). `min_seconds_per_block`
+/// converts the core's block-based deallocation delay into seconds (12 on Ethereum);
+/// `params.unbonding_delay` and `params.min_stake` do not apply (the core's delay and
+/// allocations rule).
 pub async fn deploy_eigenlayer<P: Provider>(
     provider: &P,
     from: Address,
@@ -251,6 +256,7 @@ pub async fn deploy_eigenlayer<P: Provider>(
                     am,
                     game,
                     vec![strategy],
+                    vec![U256::from(ONE_SHARE_ONE_WEIGHT)],
                     set_id,
                     min_seconds_per_block,
                     String::from("https://verbench.invalid/avs-metadata.json"),

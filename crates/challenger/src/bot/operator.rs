@@ -189,9 +189,10 @@ impl Bot {
                 warn!(dispute = %did, signer = %a.signer, "attestation signature does not recover; ignored");
                 continue;
             }
-            // Stake at the dispute's snapshot is what the contract counts: an operator that has
-            // deregistered since still votes with it (no `isOperator` filter here).
-            let stake = self.sm.stakeAt(a.signer, snapshot).call().await?;
+            // What the contract counts: the stake at the dispute's snapshot (an operator that
+            // has deregistered since still votes with it, so no `isOperator` filter here), or
+            // nothing if it was slashed since (`resolve` would revert `NotOperator` with it).
+            let stake = self.sm.voteWeightAt(a.signer, snapshot).call().await?;
             if stake.is_zero() {
                 continue;
             }
