@@ -50,7 +50,11 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     mapping(bytes32 commitmentId => bytes32 structHash) private _commitments;
     mapping(bytes32 commitmentId => CommitmentState) private _commitmentStates;
     mapping(bytes32 disputeId => bytes32 structHash) private _disputes;
-    mapping(address account => uint256 wei_) private _credits;
+    /// @dev An account's credit slot holds 1 + its credit once opened, 0 before: `withdraw` leaves 1,
+    /// so a slot written once is never zero again, and every later credit rewrites a non-zero slot
+    /// (5k gas cold) instead of filling an empty one (22.1k). The treasury's slot is opened at
+    /// deployment, a challenger's when it opens a dispute (docs/protocol.md, "Gas").
+    mapping(address account => uint256 onePlusWei) private _credits;
     mapping(address operator => mapping(bytes32 disputeId => bool)) private _equivocations;
 
     /// @param serviceManager_ The operator set; its `disputeGame()` must be this contract.
@@ -78,6 +82,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         _quorumBps = quorumBps_;
         _revealWindow = revealWindow_;
         _votingPeriod = votingPeriod_;
+        _credits[treasury_] = 1;
     }
 
     // ---------------------------------------------------------------------------------------
@@ -334,9 +339,14 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
 
     /// @inheritdoc IDisputeGame
     function withdraw() external nonReentrant {
-        uint256 amount = _credits[msg.sender];
-        if (amount == 0) revert NothingToWithdraw();
-        _credits[msg.sender] = 0;
+        uint256 stored = _credits[msg.sender];
+        if (stored <= 1) revert NothingToWithdraw();
+        // The slot stays open (1 = no credit): the next credit to this account is a cheap rewrite.
+        _credits[msg.sender] = 1;
+        uint256 amount;
+        unchecked {
+            amount = stored - 1;
+        }
         emit Withdrawn(msg.sender, amount);
         Address.sendValue(payable(msg.sender), amount);
     }
@@ -396,7 +406,11 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
 
     /// @inheritdoc IDisputeGame
     function credit(address account) external view returns (uint256) {
-        return _credits[account];
+        uint256 stored = _credits[account];
+        // An open slot holds 1 + the credit (see `_credits`).
+        unchecked {
+            return stored == 0 ? 0 : stored - 1;
+        }
     }
 
     /// @inheritdoc IDisputeGame
@@ -457,6 +471,10 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         unchecked {
             s.openDisputes += 1;
         }
+        // The challenger is paid by credit whenever its dispute ends in its favour: opening its slot
+        // now (once per account, ever) keeps the 20k of a fresh slot off the transaction that
+        // settles the dispute, which someone else may send.
+        _openCredit(msg.sender);
         d.commitmentId = cid;
         d.taskId = commitment.taskId;
         d.provider = commitment.provider;
@@ -507,7 +525,12 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
             // The challenger bond also pays the provider back for revealing.
             _credit(d.provider, did, d.challengerBond);
         } else {
-            _credit(d.challenger, did, d.challengerBond);
+            // No verdict was submitted in time. The challenger bond is not refunded: it goes to the
+            // treasury. A refund let a griefer dispute an honest leaf for free whenever nobody sent
+            // `resolve`, freezing the commitment; now whoever is right submits the verdict (it pays
+            // them), and an unresolved dispute costs the party that opened it (docs/protocol.md,
+            // "Griefing").
+            _credit(_treasury, did, d.challengerBond);
             if (s.status == CommitmentStatus.Active) {
                 s.status = CommitmentStatus.Frozen;
                 emit CommitmentFrozen(cid, did);
@@ -528,8 +551,16 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
 
     function _credit(address account, bytes32 ref, uint256 amount) private {
         if (amount == 0) return;
-        _credits[account] += amount;
+        uint256 stored = _credits[account];
+        // An unopened slot (0) is opened here: 1 + amount.
+        _credits[account] = (stored == 0 ? 1 : stored) + amount;
         emit Credited(account, ref, amount);
+    }
+
+    /// @dev Opens `account`'s credit slot (1 = no credit) if it never held credit, so that paying it
+    /// later rewrites a non-zero slot.
+    function _openCredit(address account) private {
+        if (_credits[account] == 0) _credits[account] = 1;
     }
 
     /// @dev Checkpointed stake that may vote: everyone's but the provider's and the challenger's.

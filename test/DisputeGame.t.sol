@@ -981,13 +981,18 @@ contract DisputeGameTest is Deployers {
     // expire
     // ---------------------------------------------------------------------------------------
 
-    function test_expire_refundsChallengerAndFreezes() public {
+    /// @dev Before issue 16's griefing fix `expire` refunded the challenger's bond; now the treasury
+    /// gets it (see test_griefing_* for why).
+    function test_expire_paysTheChallengerBondToTheTreasuryAndFreezes() public {
         (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
         vm.warp(d.voteDeadline + 1);
         vm.expectEmit(address(game));
+        emit IDisputeGame.Credited(treasury, did, CHALLENGER_BOND);
+        vm.expectEmit(address(game));
         emit IDisputeGame.CommitmentFrozen(cid, did);
         game.expire(d);
-        vm.assertEq(game.credit(challenger), CHALLENGER_BOND, "challenger refund");
+        vm.assertEq(game.credit(challenger), 0, "no refund");
+        vm.assertEq(game.credit(treasury), CHALLENGER_BOND, "the bond goes to the treasury");
         vm.assertEq(game.credit(provider), 0, "provider bond held until the window closes");
         IDisputeGame.CommitmentState memory s = game.commitmentState(cid);
         vm.assertEq(uint8(s.status), uint8(IDisputeGame.CommitmentStatus.Frozen), "frozen");
@@ -1052,6 +1057,59 @@ contract DisputeGameTest is Deployers {
             uint8(game.commitmentState(cid).status), uint8(IDisputeGame.CommitmentStatus.Rejected), "rej"
         );
         did0;
+    }
+
+    /// @dev Issue 16's griefing finding, replayed. A griefer disputes an honest leaf without
+    /// supplying it; the provider pays for the reveal; the operators would sign LeafValid, but nobody
+    /// sends `resolve` before the vote deadline; the griefer expires its own dispute.
+    /// OLD code: `expire` credited the griefer its whole bond back (credit(griefer) ==
+    /// CHALLENGER_BOND) and froze the honest commitment for good, so the attack cost the griefer only
+    /// the gas of `openDispute` and `expire`, while the provider paid the reveal and lost acceptance.
+    /// NOW: the bond is forfeited to the treasury; the griefer has nothing to withdraw.
+    function test_griefing_unresolvedDisputeOnAnHonestLeafNowCostsTheGriefer() public {
+        address griefer = makeAddr("griefer");
+        vm.deal(griefer, 1 ether);
+        (bytes32 did, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, griefer, 2);
+        vm.warp(block.timestamp + 1 hours);
+        d = reveal(d, provider);
+        vm.warp(d.voteDeadline + 1);
+        vm.prank(griefer);
+        game.expire(d);
+        vm.assertEq(game.credit(griefer), 0, "old code: CHALLENGER_BOND refunded");
+        vm.assertEq(game.credit(treasury), CHALLENGER_BOND, "forfeited to the treasury");
+        vm.assertEq(griefer.balance, 1 ether - CHALLENGER_BOND, "the griefer is out of its bond");
+        vm.prank(griefer);
+        vm.expectRevert(IDisputeGame.NothingToWithdraw.selector);
+        game.withdraw();
+        // The commitment is still frozen (no verdict cleared the leaf), as before.
+        vm.assertEq(
+            uint8(game.commitmentState(cid).status), uint8(IDisputeGame.CommitmentStatus.Frozen), "frozen"
+        );
+        did;
+    }
+
+    /// @dev The provider's answer to the griefer above: submit the operators' LeafValid verdict itself
+    /// before the deadline. It is paid the griefer's bond (which should cover the reveal and this
+    /// resolve, docs/protocol.md "Griefing") and its commitment stays Active and finalizes.
+    function test_griefing_providerThatResolvesIsPaidTheBondAndFinalizes() public {
+        address griefer = makeAddr("griefer");
+        vm.deal(griefer, 1 ether);
+        (bytes32 did, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, griefer, 2);
+        d = reveal(d, provider);
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
+            sigsOf(3, did, d.leafHash, IDisputeGame.Outcome.LeafValid);
+        vm.prank(provider);
+        game.resolve(d, IDisputeGame.Outcome.LeafValid, signers, sigs);
+        vm.assertEq(game.credit(provider), CHALLENGER_BOND, "the griefer's bond pays the provider");
+        vm.assertEq(game.credit(griefer), 0, "griefer");
+        vm.warp(c.challengeDeadline + 1);
+        game.finalize(c);
+        vm.assertEq(
+            uint8(game.commitmentState(cid).status),
+            uint8(IDisputeGame.CommitmentStatus.Finalized),
+            "accepted"
+        );
+        vm.assertEq(game.credit(provider), uint256(CHALLENGER_BOND) + PROVIDER_BOND, "bond back too");
     }
 
     function test_expire_revertsWhileVoting() public {
@@ -1126,6 +1184,46 @@ contract DisputeGameTest is Deployers {
     function test_withdraw_revertsWithoutCredit() public {
         vm.expectRevert(IDisputeGame.NothingToWithdraw.selector);
         game.withdraw();
+    }
+
+    /// @dev The raw credit slot (`_credits` is storage slot 6, `forge inspect DisputeGame storageLayout`).
+    function _creditSlot(address account) internal view returns (uint256) {
+        return uint256(vm.load(address(game), keccak256(abi.encode(account, uint256(6)))));
+    }
+
+    /// @dev Credit slots hold 1 + credit once open and never return to zero (issue 16's gas work):
+    /// the treasury's is open from deployment, a challenger's from its first dispute; `credit` and
+    /// `withdraw` see the credit alone, and each credit is paid exactly once.
+    function test_credit_slotsStayOpenAndEachCreditIsPaidOnce() public {
+        vm.assertEq(_creditSlot(treasury), 1, "treasury open at deployment");
+        vm.assertEq(_creditSlot(challenger), 0, "challenger not yet");
+        uint256 start = challenger.balance;
+        (, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, challenger, 2);
+        vm.assertEq(_creditSlot(challenger), 1, "opened by the dispute");
+        vm.assertEq(game.credit(challenger), 0, "no credit yet");
+        vm.prank(challenger);
+        vm.expectRevert(IDisputeGame.NothingToWithdraw.selector);
+        game.withdraw();
+        (, IDisputeGame.Dispute memory d2) = openAwaiting(c, cid, challenger, 3);
+        vm.assertEq(_creditSlot(challenger), 1, "a second dispute leaves it as it is");
+        vm.warp(d.revealDeadline + 1);
+        game.claimWithheld(d);
+        uint256 share = uint256(PROVIDER_BOND) * CHALLENGER_SHARE_BPS / 10_000;
+        uint256 owed = CHALLENGER_BOND + share;
+        vm.assertEq(game.credit(challenger), owed, "credit");
+        vm.assertEq(_creditSlot(challenger), 1 + owed, "stored as 1 + credit");
+        vm.prank(challenger);
+        game.withdraw();
+        vm.assertEq(_creditSlot(challenger), 1, "left open");
+        vm.assertEq(game.credit(challenger), 0, "nothing left");
+        // A later payout to the open slot is paid once too (the provider bond was paid already).
+        game.claimWithheld(d2);
+        vm.assertEq(game.credit(challenger), CHALLENGER_BOND, "bond back");
+        vm.prank(challenger);
+        game.withdraw();
+        vm.assertEq(challenger.balance, start + share, "two bonds out, both back, one share");
+        vm.assertEq(address(game).balance, game.credit(treasury), "only the treasury's part is left");
+        vm.assertEq(game.credit(treasury), PROVIDER_BOND - share, "treasury");
     }
 
     function test_withdraw_paysOnce() public {

@@ -91,7 +91,7 @@ interface IDisputeGame {
     /// @notice Where a commitment stands.
     /// Active: disputable until challengeDeadline, finalizable after it once no dispute is open.
     /// Finalized: accepted, bond returned. Rejected: a leaf was shown faulty, never finalizes.
-    /// Frozen: a dispute reached no quorum; never finalizes, bonds refunded.
+    /// Frozen: a dispute reached no verdict; never finalizes, provider bond released after the window.
     enum CommitmentStatus {
         Active,
         Finalized,
@@ -402,9 +402,10 @@ interface IDisputeGame {
         Sig[] calldata signatures
     ) external;
 
-    /// @notice After the voting deadline without quorum: refunds the challenger's bond and freezes the
-    /// commitment (never accepted; still disputable until its window closes; its bond is released by
-    /// `finalize` after the window).
+    /// @notice After the voting deadline without a verdict: credits the challenger's bond to the
+    /// treasury (it is not refunded: an unresolved dispute costs the party that opened it) and freezes
+    /// the commitment (never accepted; still disputable until its window closes; its bond is released
+    /// by `finalize` after the window).
     function expire(Dispute calldata dispute) external;
 
     /// @notice Slashes an operator that signed two different verdicts on one dispute (anyone may call).
