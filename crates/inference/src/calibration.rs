@@ -63,6 +63,11 @@ pub const CANDLE_GENERATOR: &str =
 /// The validator path this crate implements (what challengers and operators recompute with).
 pub const CANDLE_DENSE_VALIDATOR: &str =
     "verbench-inference/candle 0.9: dense f32 weights, one prefill over prompt + output";
+/// An experimental validator path: the generator's own quantized weights and kernels, one prefill
+/// over prompt + output. Measured by `verbench-calibrate trace --validator quantized`; the bots do
+/// not judge with it (docs/calibration.md).
+pub const CANDLE_QUANTIZED_VALIDATOR: &str =
+    "verbench-inference/candle 0.9: the file's quantized weights, one prefill over prompt + output";
 
 /// Errors of calibration: bad files, mismatched keys, too little data.
 #[derive(Debug, thiserror::Error)]
@@ -1136,11 +1141,21 @@ pub fn check(
 
 /// The key of a calibration made by this crate's generator and validator for `model`.
 pub fn candle_key(model: &Llama, sampling: SamplingMode, params: ProofParams) -> Key {
+    candle_key_with(model, sampling, params, CANDLE_DENSE_VALIDATOR)
+}
+
+/// [`candle_key`] for another validator path (for example [`CANDLE_QUANTIZED_VALIDATOR`]).
+pub fn candle_key_with(
+    model: &Llama,
+    sampling: SamplingMode,
+    params: ProofParams,
+    validator_path: &str,
+) -> Key {
     Key {
         model_hash: model.hash(),
         weight_format: model.format(),
         generator_engine: CANDLE_GENERATOR.into(),
-        validator_path: CANDLE_DENSE_VALIDATOR.into(),
+        validator_path: validator_path.into(),
         sampling,
         topk: params.topk() as u32,
         decode_batching_size: params.decode_batching_size() as u32,

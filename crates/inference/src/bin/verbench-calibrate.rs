@@ -15,8 +15,8 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use verbench_inference::calibration::{
-    self, candle_key, check, fit, read_traces, trace_item, Calibration, SamplingMode, Targets,
-    TraceFile, TraceHeader,
+    self, check, fit, read_traces, trace_item, Calibration, SamplingMode, Targets, TraceFile,
+    TraceHeader,
 };
 use verbench_inference::detection::{OTHER_SYSTEM, PROMPTS};
 use verbench_inference::{device, load, smollm2_path, with_threads, Validator, WeightFormat};
@@ -68,6 +68,11 @@ struct TraceArgs {
     /// `greedy` or `t=<temperature>` (seeded Gumbel-max, top-p 1).
     #[arg(long, default_value = "greedy")]
     sampling: SamplingMode,
+    /// The validator path measured: `dense` (dense f32 weights: what the bots judge with) or
+    /// `quantized` (the generator's own quantized weights and kernels, one prefill; an experiment:
+    /// no bot judges with it yet).
+    #[arg(long, default_value = "dense")]
+    validator: String,
     /// Stop after this many new items (the run continues later).
     #[arg(long)]
     max_items: Option<usize>,
@@ -152,10 +157,17 @@ fn trace(a: TraceArgs) -> anyhow::Result<()> {
     let m = load(&path, WeightFormat::Quantized, &dev)
         .with_context(|| format!("loading {}", path.display()))?;
     let params = ProofParams::paper_defaults();
-    let dense = m.model.with_format(WeightFormat::DenseF32)?;
+    let (validator_model, validator_path) = match a.validator.as_str() {
+        "dense" => (
+            m.model.with_format(WeightFormat::DenseF32)?,
+            calibration::CANDLE_DENSE_VALIDATOR,
+        ),
+        "quantized" => (m.model.clone(), calibration::CANDLE_QUANTIZED_VALIDATOR),
+        v => bail!("--validator {v:?}: expected dense or quantized"),
+    };
     // The validator's own limits do not matter here: traces keep the raw figures.
     let validator = Validator::new(
-        dense,
+        validator_model,
         params,
         verbench_toploc::Thresholds::paper_defaults(params.topk()),
         f32::INFINITY,
@@ -169,7 +181,7 @@ fn trace(a: TraceArgs) -> anyhow::Result<()> {
     );
     let header = TraceHeader {
         version: calibration::FORMAT_VERSION,
-        key: candle_key(&m.model, a.sampling, params),
+        key: calibration::candle_key_with(&m.model, a.sampling, params, validator_path),
         tokens: a.tokens as u32,
         prompts,
     };
