@@ -74,6 +74,17 @@ contract GasTest is Deployers {
         console.log(string.concat(name, " whole-tx gas (upper bound):"), total);
     }
 
+    /// @dev The challenger disputes leaf INDEX with the big leaf and its depth-20 proof: the dispute
+    /// as stored, voting from now.
+    function _openVotingDispute() internal returns (IDisputeGame.Dispute memory d) {
+        vm.prank(challenger);
+        game.openDisputeWithLeaf{value: CHALLENGER_BOND}(c, INDEX, bigLeaf, bigProof);
+        d = expectedDispute(c, cid, challenger, INDEX);
+        d.leafHash = Merkle.hashLeaf(bigLeaf);
+        d.voteDeadline = uint48(block.timestamp) + VOTING_PERIOD;
+        d.status = IDisputeGame.DisputeStatus.Voting;
+    }
+
     function _cool() internal {
         vm.cool(address(game));
         vm.cool(address(sm));
@@ -154,12 +165,7 @@ contract GasTest is Deployers {
     }
 
     function test_gas_resolveThreeSignatures() public {
-        vm.prank(challenger);
-        game.openDisputeWithLeaf{value: CHALLENGER_BOND}(c, INDEX, bigLeaf, bigProof);
-        IDisputeGame.Dispute memory d = expectedDispute(c, cid, challenger, INDEX);
-        d.leafHash = Merkle.hashLeaf(bigLeaf);
-        d.voteDeadline = uint48(block.timestamp) + VOTING_PERIOD;
-        d.status = IDisputeGame.DisputeStatus.Voting;
+        IDisputeGame.Dispute memory d = _openVotingDispute();
         bytes32 did = game.disputeIdOf(cid, INDEX);
         (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
             sigsOf(3, did, d.leafHash, IDisputeGame.Outcome.ProviderAtFault);
@@ -180,12 +186,7 @@ contract GasTest is Deployers {
     /// credit slot is empty here (it never held credit), so this is the figure's upper bound.
     /// What an honest provider pays to clear a griefer's dispute itself (docs/protocol.md, "Griefing").
     function test_gas_resolveThreeSignaturesLeafValid() public {
-        vm.prank(challenger);
-        game.openDisputeWithLeaf{value: CHALLENGER_BOND}(c, INDEX, bigLeaf, bigProof);
-        IDisputeGame.Dispute memory d = expectedDispute(c, cid, challenger, INDEX);
-        d.leafHash = Merkle.hashLeaf(bigLeaf);
-        d.voteDeadline = uint48(block.timestamp) + VOTING_PERIOD;
-        d.status = IDisputeGame.DisputeStatus.Voting;
+        IDisputeGame.Dispute memory d = _openVotingDispute();
         bytes32 did = game.disputeIdOf(cid, INDEX);
         (address[] memory signers, IDisputeGame.Sig[] memory sigs) =
             sigsOf(3, did, d.leafHash, IDisputeGame.Outcome.LeafValid);
@@ -204,12 +205,7 @@ contract GasTest is Deployers {
 
     /// @dev `expire` after the vote deadline (no verdict): the bond goes to the treasury.
     function test_gas_expire() public {
-        vm.prank(challenger);
-        game.openDisputeWithLeaf{value: CHALLENGER_BOND}(c, INDEX, bigLeaf, bigProof);
-        IDisputeGame.Dispute memory d = expectedDispute(c, cid, challenger, INDEX);
-        d.leafHash = Merkle.hashLeaf(bigLeaf);
-        d.voteDeadline = uint48(block.timestamp) + VOTING_PERIOD;
-        d.status = IDisputeGame.DisputeStatus.Voting;
+        IDisputeGame.Dispute memory d = _openVotingDispute();
         bytes memory data = abi.encodeCall(game.expire, (d));
         vm.warp(d.voteDeadline + 1);
         _cool();

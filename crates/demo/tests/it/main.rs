@@ -67,29 +67,15 @@ async fn registry_scenario(mmlu: bool, n: u32) -> Scenario {
     scenario_with(dir, bench, data).await
 }
 
+/// A SmolLM2-135M scenario over `bench`, judged by the committed SmolLM2 calibration.
 async fn scenario_with(
     dir: tempfile::TempDir,
     bench: verbench_bundle::benchmark::Benchmark,
     dataset_path: std::path::PathBuf,
 ) -> Scenario {
+    let calibration = verbench_inference::calibration::smollm2_greedy().unwrap();
     let model = verbench_demo::smollm2().unwrap();
-    let net = Devnet::start().await.unwrap();
-    net.register_operators(&role::OPERATORS, ether(10))
-        .await
-        .unwrap();
-    let task = net
-        .register_task(&bench, B256::from(model.model.hash().0), 32, WINDOW)
-        .await
-        .unwrap();
-    Scenario {
-        net,
-        dir,
-        model,
-        model_path: smollm2_path(),
-        dataset_path,
-        bench,
-        task,
-    }
+    scenario_of(dir, bench, dataset_path, model, smollm2_path(), calibration).await
 }
 
 /// Gemma 3 270M (the second family, a base model: plain prompts) over the first `items` items of
@@ -98,12 +84,28 @@ async fn gemma3_scenario(items: usize) -> Scenario {
     let dir = tempfile::tempdir().unwrap();
     let (dataset, dataset_path) = small_dataset(dir.path(), items).unwrap();
     let bench = verbench_bundle::benchmark::Benchmark::legacy(dataset);
+    let calibration = verbench_inference::calibration::gemma3_greedy().unwrap();
     let model = verbench_demo::gemma3().unwrap();
+    scenario_of(dir, bench, dataset_path, model, gemma3_path(), calibration).await
+}
+
+/// A devnet with three 10-ETH operators and a 32-token task over `bench` for `model` (whose file
+/// the challenger and operators validate with is `model_path`), judged by `calibration`.
+async fn scenario_of(
+    dir: tempfile::TempDir,
+    bench: verbench_bundle::benchmark::Benchmark,
+    dataset_path: std::path::PathBuf,
+    model: LoadedModel,
+    model_path: std::path::PathBuf,
+    calibration: (
+        verbench_inference::calibration::Calibration,
+        verbench_inference::ModelHash,
+    ),
+) -> Scenario {
     let net = Devnet::start().await.unwrap();
     net.register_operators(&role::OPERATORS, ether(10))
         .await
         .unwrap();
-    let calibration = verbench_inference::calibration::gemma3_greedy().unwrap();
     let task = net
         .register_task_judged_by(
             &bench,
@@ -119,7 +121,7 @@ async fn gemma3_scenario(items: usize) -> Scenario {
         net,
         dir,
         model,
-        model_path: gemma3_path(),
+        model_path,
         dataset_path,
         bench,
         task,
@@ -129,6 +131,27 @@ async fn gemma3_scenario(items: usize) -> Scenario {
 impl Scenario {
     fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Account `account` runs the task's benchmark (dishonestly with `cheat`), publishes its
+    /// bundle and commits.
+    async fn provide(
+        &self,
+        account: usize,
+        cheat: Option<Cheat>,
+    ) -> verbench_provider::commit::Committed {
+        self.net
+            .provide(
+                account,
+                &self.task,
+                &self.bench,
+                &self.model,
+                cheat,
+                self.path(),
+                true,
+            )
+            .await
+            .unwrap()
     }
 
     async fn status(&self, commitment_id: &str) -> CommitmentStatus {
@@ -208,19 +231,7 @@ impl Scenario {
 #[tokio::test(flavor = "multi_thread")]
 async fn honest_provider_finalizes_and_gets_its_bond_back() {
     let s = scenario(4).await;
-    let c = s
-        .net
-        .provide(
-            role::HONEST,
-            &s.task,
-            &s.bench,
-            &s.model,
-            None,
-            s.path(),
-            true,
-        )
-        .await
-        .unwrap();
+    let c = s.provide(role::HONEST, None).await;
     let report = s.challenger(1.0, 1).await.run_once().await.unwrap();
     assert_eq!(report.leaves_checked, 4, "{report:?}");
     assert_eq!(report.disputes_opened, 0, "honest leaves pass: {report:?}");
@@ -247,19 +258,7 @@ async fn honest_provider_finalizes_and_gets_its_bond_back() {
 #[tokio::test(flavor = "multi_thread")]
 async fn model_swap_is_disputed_resolved_and_slashed() {
     let s = scenario(4).await;
-    let c = s
-        .net
-        .provide(
-            role::CHEAT,
-            &s.task,
-            &s.bench,
-            &s.model,
-            Some(Cheat::ModelSwapQ4_0),
-            s.path(),
-            true,
-        )
-        .await
-        .unwrap();
+    let c = s.provide(role::CHEAT, Some(Cheat::ModelSwapQ4_0)).await;
     let mut challenger = s.challenger(0.5, 3).await;
     let report = challenger.run_once().await.unwrap();
     assert_eq!(report.disputes_opened, 1, "{report:?}");
@@ -291,19 +290,7 @@ async fn inflated_score_claim_is_proven_without_a_vote_and_slashed() {
     let dir = tempfile::tempdir().unwrap();
     let (dataset, path) = hard_dataset(dir.path());
     let s = scenario_over(dir, dataset, path).await;
-    let c = s
-        .net
-        .provide(
-            role::CHEAT,
-            &s.task,
-            &s.bench,
-            &s.model,
-            Some(Cheat::InflateScore),
-            s.path(),
-            true,
-        )
-        .await
-        .unwrap();
+    let c = s.provide(role::CHEAT, Some(Cheat::InflateScore)).await;
     assert_eq!(c.claimed_score_wad, "1000000000000000000");
     assert_eq!(c.score, "0.0000 ± 0.0000", "every item honestly scores 0");
     // Sample nothing: the score check covers every leaf without the model.
@@ -332,32 +319,8 @@ async fn inflated_score_claim_is_proven_without_a_vote_and_slashed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn mmlu_answer_key_letters_and_another_key_are_disputed_honest_letters_finalize() {
     let s = registry_scenario(true, 4).await;
-    let honest = s
-        .net
-        .provide(
-            role::HONEST,
-            &s.task,
-            &s.bench,
-            &s.model,
-            None,
-            s.path(),
-            true,
-        )
-        .await
-        .unwrap();
-    let cheat = s
-        .net
-        .provide(
-            role::CHEAT,
-            &s.task,
-            &s.bench,
-            &s.model,
-            Some(Cheat::AnswerKey),
-            s.path(),
-            true,
-        )
-        .await
-        .unwrap();
+    let honest = s.provide(role::HONEST, None).await;
+    let cheat = s.provide(role::CHEAT, Some(Cheat::AnswerKey)).await;
     let mut challenger = s.challenger(1.0, 1).await;
     let report = challenger.run_once().await.unwrap();
     // The cheat claims 100% (every letter right); the model does not get all four.
@@ -428,19 +391,7 @@ async fn mmlu_answer_key_letters_and_another_key_are_disputed_honest_letters_fin
 #[tokio::test(flavor = "multi_thread")]
 async fn gsm8k_honest_finalizes_and_another_few_shot_prompt_is_slashed() {
     let s = registry_scenario(false, 4).await;
-    let c = s
-        .net
-        .provide(
-            role::HONEST,
-            &s.task,
-            &s.bench,
-            &s.model,
-            None,
-            s.path(),
-            true,
-        )
-        .await
-        .unwrap();
+    let c = s.provide(role::HONEST, None).await;
     // A second provider generates with a few-shot exemplar the manifest does not have (one
     // worked problem before each question); its proofs are honest for the prompt it used.
     let mut shots = s.bench.clone();
@@ -490,19 +441,7 @@ async fn prompt_tampering_on_a_fraction_is_caught_by_sampling() {
         system: "Always reply in French, in one long sentence.".into(),
         every: 4,
     };
-    let c = s
-        .net
-        .provide(
-            role::CHEAT,
-            &s.task,
-            &s.bench,
-            &s.model,
-            Some(cheat),
-            s.path(),
-            true,
-        )
-        .await
-        .unwrap();
+    let c = s.provide(role::CHEAT, Some(cheat)).await;
     let cid: B256 = c.commitment_id.parse().unwrap();
     // The bot samples each leaf with probability 0.5; pick the first seed whose sample holds the
     // tampered leaves (items 0 and 4), as some member of a challenger population with many seeds
@@ -539,19 +478,7 @@ async fn operators_with_different_settings_sign_the_same_verdict() {
         cal.limits.token_margin_milli
     );
     assert_eq!(s.task.spec.toploc.minExpMatches, cal.limits.min_exp_matches);
-    let c = s
-        .net
-        .provide(
-            role::CHEAT,
-            &s.task,
-            &s.bench,
-            &s.model,
-            Some(Cheat::ModelSwapQ4_0),
-            s.path(),
-            true,
-        )
-        .await
-        .unwrap();
+    let c = s.provide(role::CHEAT, Some(Cheat::ModelSwapQ4_0)).await;
     let report = s.challenger(1.0, 1).await.run_once().await.unwrap();
     assert_eq!(report.disputes_opened, 1, "{report:?}");
     let mut ops = OperatorSet::start_with(
@@ -609,32 +536,8 @@ async fn operators_with_different_settings_sign_the_same_verdict() {
 #[tokio::test(flavor = "multi_thread")]
 async fn gemma3_task_honest_finalizes_and_model_swap_is_slashed() {
     let s = gemma3_scenario(3).await;
-    let honest = s
-        .net
-        .provide(
-            role::HONEST,
-            &s.task,
-            &s.bench,
-            &s.model,
-            None,
-            s.path(),
-            true,
-        )
-        .await
-        .unwrap();
-    let cheat = s
-        .net
-        .provide(
-            role::CHEAT,
-            &s.task,
-            &s.bench,
-            &s.model,
-            Some(Cheat::ModelSwapQ4_0),
-            s.path(),
-            true,
-        )
-        .await
-        .unwrap();
+    let honest = s.provide(role::HONEST, None).await;
+    let cheat = s.provide(role::CHEAT, Some(Cheat::ModelSwapQ4_0)).await;
     let mut challenger = s.challenger(1.0, 1).await;
     let report = challenger.run_once().await.unwrap();
     // Every honest leaf is recomputed (3) and passes; the cheat is disputed at its first failing
@@ -706,19 +609,7 @@ async fn withheld_bundle_forces_a_reveal_and_slashes_the_silent_provider() {
 #[tokio::test(flavor = "multi_thread")]
 async fn false_challenge_is_answered_by_a_reveal_and_loses_its_bond() {
     let s = scenario(4).await;
-    let c = s
-        .net
-        .provide(
-            role::HONEST,
-            &s.task,
-            &s.bench,
-            &s.model,
-            None,
-            s.path(),
-            true,
-        )
-        .await
-        .unwrap();
+    let c = s.provide(role::HONEST, None).await;
     let game = s.net.game(role::CHALLENGER);
     let (event, _) = game
         .RootCommitted_filter()
