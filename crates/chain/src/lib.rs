@@ -3,6 +3,7 @@
 pub mod artifacts;
 pub mod deploy;
 pub mod eigen;
+pub mod follow;
 pub mod keys;
 /// A throwaway anvil chain: the `dev` feature only (tests, demo, devnet).
 #[cfg(feature = "dev")]

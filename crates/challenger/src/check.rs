@@ -5,7 +5,7 @@
 //! reads an item. The [`Checker`] owns what judging needs: the model (loaded on first use), its
 //! tokenizer, and the benchmarks resolved per task.
 
-use crate::judge::{self, Expected, HeaderExpectation, Judgement, SpecExpectation};
+use crate::judge::{self, Expected, HeaderExpectation, Judgement, LeafFigures, SpecExpectation};
 use crate::metrics::Metrics;
 use alloy::primitives::{Address, Bytes, B256, U256};
 use anyhow::{anyhow, Context as _};
@@ -155,13 +155,29 @@ impl Opened {
     }
 }
 
-/// What [`Checker::check`] found, with how many leaves it recomputed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What [`Checker::check`] found, with the leaves it recomputed.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Checked {
     /// The action.
     pub action: Action,
     /// Leaves recomputed with the model.
     pub leaves_checked: usize,
+    /// Each recomputed leaf, in the order checked (the last is the invalid one, if any).
+    pub leaves: Vec<LeafCheck>,
+}
+
+/// One leaf a challenger recomputed, as published at `GET /checks/<commitmentId>`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeafCheck {
+    /// The leaf index.
+    pub index: u32,
+    /// Whether it passed every check under the task's limits.
+    pub valid: bool,
+    /// Why not, when it failed.
+    pub reason: Option<String>,
+    /// What the recomputation measured (absent when a check before it failed).
+    pub figures: Option<LeafFigures>,
 }
 
 /// Resolves and caches each task's benchmark from configured manifests and dataset files (and
@@ -312,6 +328,7 @@ impl Checker {
             Ok(Checked {
                 action,
                 leaves_checked: 0,
+                leaves: Vec::new(),
             })
         };
         let path = match bundle {
@@ -372,12 +389,17 @@ impl Checker {
                 "{BASE}; every input and score checked; sample empty, no leaf recomputed"
             )));
         }
-        let mut leaves_checked = 0;
+        let mut leaves = Vec::new();
         for (index, item) in opened.items(sample)? {
-            let j = self.judge_item(target.spec, &benchmark, opened.header(), &item)?;
-            leaves_checked += 1;
+            let (j, figures) = self.judge_item(target.spec, &benchmark, opened.header(), &item)?;
             Metrics::inc(&metrics.leaves_checked);
             if let Judgement::Invalid { reason } = j {
+                leaves.push(LeafCheck {
+                    index,
+                    valid: false,
+                    reason: Some(reason.to_string()),
+                    figures,
+                });
                 let leaf = Some(opened.prove_item(index, &item)?);
                 return Ok(Checked {
                     action: Action::Dispute {
@@ -385,9 +407,16 @@ impl Checker {
                         leaf,
                         reason: reason.to_string(),
                     },
-                    leaves_checked,
+                    leaves_checked: leaves.len(),
+                    leaves,
                 });
             }
+            leaves.push(LeafCheck {
+                index,
+                valid: true,
+                reason: None,
+                figures,
+            });
             debug!(commitment = %target.id, index, "leaf valid");
         }
         Ok(Checked {
@@ -395,7 +424,8 @@ impl Checker {
                 "{BASE}; every input and score checked; {} sampled leaves recomputed, no fault",
                 sample.len()
             )),
-            leaves_checked,
+            leaves_checked: leaves.len(),
+            leaves,
         })
     }
 
@@ -445,7 +475,7 @@ impl Checker {
             .map_err(|why| {
                 anyhow!("not signing a verdict on a task this bot cannot judge: {why}")
             })?;
-        let j = self.judge_item(target.spec, &benchmark, opened.header(), &item)?;
+        let (j, _) = self.judge_item(target.spec, &benchmark, opened.header(), &item)?;
         Metrics::inc(&metrics.leaves_checked);
         match j {
             Judgement::Valid => Ok(Outcome::LeafValid),
@@ -460,7 +490,7 @@ impl Checker {
         benchmark: &Benchmark,
         header: &Header,
         item: &Item,
-    ) -> anyhow::Result<Judgement> {
+    ) -> anyhow::Result<(Judgement, Option<LeafFigures>)> {
         if self.model.is_none() {
             let path = self
                 .model_path
@@ -484,7 +514,7 @@ impl Checker {
         let validator = Validator::new(model.clone(), params, thresholds, margin);
         let expected = Expected::of(benchmark, item.index)
             .ok_or_else(|| anyhow!("item {} is not in the task's dataset", item.index))?;
-        let run = || judge::judge(&validator, tokenizer, header, item, expected);
+        let run = || judge::judge_with_figures(&validator, tokenizer, header, item, expected);
         let j = if tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
         {

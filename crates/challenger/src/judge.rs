@@ -284,76 +284,132 @@ pub fn judge(
     item: &Item,
     expected: Expected<'_>,
 ) -> Result<Judgement, JudgeError> {
+    judge_with_figures(validator, tokenizer, header, item, expected).map(|(j, _)| j)
+}
+
+/// What a recomputation measured on one leaf: the worst chunk's TOPLOC figures and the largest
+/// token gap. Published by challengers (`GET /checks/<commitmentId>`) so that anyone can see how
+/// far honest leaves sit from the task's limits.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeafFigures {
+    /// Chunks checked (the prefill proof and the decode chunks).
+    pub chunks: usize,
+    /// Most exponent mismatches in one chunk (of `topk`).
+    pub max_exp_mismatches: usize,
+    /// Largest mean mantissa error of a chunk (`None`: a chunk had no matching exponent).
+    pub max_mant_err_mean: Option<f64>,
+    /// Largest median mantissa error of a chunk (`None` as above).
+    pub max_mant_err_median: Option<f64>,
+    /// Largest token gap in logits (0 when every token is the recomputed choice).
+    pub max_gap: f32,
+}
+
+impl LeafFigures {
+    fn of(outcome: &verbench_inference::Outcome) -> Self {
+        let results: Vec<_> = outcome
+            .toploc
+            .chunks
+            .iter()
+            .filter_map(|c| c.result.as_ref())
+            .collect();
+        // A chunk with no matching exponent reports 2^64: no finite figure to show.
+        let finite = |v: f64| (v < 1e18).then_some(v);
+        let max = |f: fn(&verbench_toploc::ChunkResult) -> f64| {
+            results
+                .iter()
+                .map(|r| finite(f(r)))
+                .try_fold(0.0f64, |m, v| v.map(|v| m.max(v)))
+        };
+        Self {
+            chunks: outcome.toploc.chunks.len(),
+            max_exp_mismatches: results.iter().map(|r| r.exp_mismatches).max().unwrap_or(0),
+            max_mant_err_mean: max(|r| r.mant_err_mean),
+            max_mant_err_median: max(|r| r.mant_err_median),
+            max_gap: outcome.max_gap,
+        }
+    }
+}
+
+/// [`judge`], with the figures of the recomputation when it ran (checks 1-5 passed).
+pub fn judge_with_figures(
+    validator: &Validator,
+    tokenizer: &ModelTokenizer,
+    header: &Header,
+    item: &Item,
+    expected: Expected<'_>,
+) -> Result<(Judgement, Option<LeafFigures>), JudgeError> {
+    let early = |j: Result<Judgement, JudgeError>| j.map(|j| (j, None));
     // 1. Well formed.
     if let Err(reason) = leaf::leaf_of(header, item) {
-        return malformed(reason);
+        return early(malformed(reason));
     }
     if item.index >= header.leaf_count {
-        return malformed(format!(
+        return early(malformed(format!(
             "index {} >= leaf_count {}",
             item.index, header.leaf_count
-        ));
+        )));
     }
     let Some(score) = leaf::parse_wad(&item.score_wad) else {
-        return malformed("score_wad is not a canonical decimal integer");
+        return early(malformed("score_wad is not a canonical decimal integer"));
     };
     let output = &item.output_tokens;
     if output.is_empty() {
-        return malformed("empty output");
+        return early(malformed("empty output"));
     }
     let max_new = header.generation.max_new_tokens as usize;
     if output.len() > max_new {
-        return malformed(format!(
+        return early(malformed(format!(
             "{} output tokens > max_new_tokens {max_new}",
             output.len()
-        ));
+        )));
     }
     let params = match ProofParams::new(
         header.toploc.topk as usize,
         header.toploc.decode_batching_size as usize,
     ) {
         Ok(p) => p,
-        Err(e) => return malformed(format!("toploc parameters: {e}")),
+        Err(e) => return early(malformed(format!("toploc parameters: {e}"))),
     };
     let chunks = params.chunk_count(true, output.len());
     if item.proofs.len() != chunks {
-        return malformed(format!(
+        return early(malformed(format!(
             "{} proofs, expected {chunks} (prefill + decode chunks)",
             item.proofs.len()
-        ));
+        )));
     }
     // 2. Input.
     if expected.input != item.input {
-        return invalid(InvalidReason::InputMismatch { index: item.index });
+        return early(invalid(InvalidReason::InputMismatch { index: item.index }));
     }
     // 3. Model.
     let expected_model = validator.model().hash();
     let Some(claimed_model) = leaf::parse_h256(&header.model_hash) else {
-        return malformed("header model_hash is not 0x + 32 bytes of hex");
+        return early(malformed("header model_hash is not 0x + 32 bytes of hex"));
     };
     if claimed_model != expected_model.0 {
-        return invalid(InvalidReason::WrongModel {
+        return early(invalid(InvalidReason::WrongModel {
             claimed: header.model_hash.clone(),
             expected: expected_model.to_hex(),
-        });
+        }));
     }
     // 4. Stop.
     if let Some(eos) = tokenizer.eos() {
         if let Some(p) = output[..output.len() - 1].iter().position(|&t| t == eos) {
-            return invalid(InvalidReason::BadStop(format!(
+            return early(invalid(InvalidReason::BadStop(format!(
                 "EOS at position {p} before the end"
-            )));
+            ))));
         }
         if output.len() < max_new && output.last() != Some(&eos) {
-            return invalid(InvalidReason::BadStop(format!(
+            return early(invalid(InvalidReason::BadStop(format!(
                 "{} tokens < max_new_tokens {max_new} without a final EOS",
                 output.len()
-            )));
+            ))));
         }
     }
     // 5. Score.
     if let Some(reason) = score_mismatch(tokenizer, output, score, &expected)? {
-        return invalid(reason);
+        return early(invalid(reason));
     }
     // 6. Recompute.
     let record = Record {
@@ -382,7 +438,9 @@ pub fn judge(
         };
         let letters = [one("A")?, one("B")?, one("C")?, one("D")?];
         if output.len() != 1 || !letters.contains(&output[0]) {
-            return malformed("a multiple-choice output is exactly one of the letters A-D");
+            return early(malformed(
+                "a multiple-choice output is exactly one of the letters A-D",
+            ));
         }
         v.validate_choice(&record, &letters).map(|(o, _)| o)
     } else {
@@ -391,13 +449,18 @@ pub fn judge(
     let outcome = match validated {
         Ok(o) => o,
         Err(verbench_inference::Error::ContextOverflow { len, max }) => {
-            return malformed(format!("prompt + output = {len} tokens > context {max}"))
+            return early(malformed(format!(
+                "prompt + output = {len} tokens > context {max}"
+            )))
         }
-        Err(e @ verbench_inference::Error::ProofCount { .. }) => return malformed(e.to_string()),
-        Err(e) if is_proof_decode_error(&e) => return malformed(e.to_string()),
+        Err(e @ verbench_inference::Error::ProofCount { .. }) => {
+            return early(malformed(e.to_string()))
+        }
+        Err(e) if is_proof_decode_error(&e) => return early(malformed(e.to_string())),
         Err(e) => return Err(JudgeError::Inference(e.to_string())),
     };
-    Ok(match outcome.rejection() {
+    let figures = LeafFigures::of(&outcome);
+    let judgement = match outcome.rejection() {
         None => Judgement::Valid,
         Some(Rejection::Toploc { chunk, reasons }) => Judgement::Invalid {
             reason: InvalidReason::Toploc { chunk, reasons },
@@ -413,7 +476,8 @@ pub fn judge(
                 margin,
             },
         },
-    })
+    };
+    Ok((judgement, Some(figures)))
 }
 
 /// A proof that does not decode, or a token outside the vocabulary, is the provider's fault.

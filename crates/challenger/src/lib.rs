@@ -57,6 +57,23 @@ impl From<VerdictOutcome> for verbench_chain::bindings::IDisputeGame::Outcome {
     }
 }
 
+/// What a challenger found about one commitment, as served at `GET /checks/<commitmentId>`: the
+/// leaves it recomputed with the model under the task's limits, and its note on the whole
+/// commitment (data availability, header, scores). Self-reported: a reader trusts it as much as
+/// it trusts the challenger (the explorer names the challengers it reads).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitmentCheck {
+    /// The commitment.
+    pub commitment_id: B256,
+    /// The challenger's address.
+    pub checker: Address,
+    /// What checking found.
+    pub note: String,
+    /// The leaves recomputed.
+    pub leaves: Vec<check::LeafCheck>,
+}
+
 /// An operator's signed verdict on one dispute, as served at `GET /attestations/<disputeId>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -6,6 +6,7 @@ use alloy::primitives::{Bytes, B256};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use verbench_chain::follow::Cursor;
 
 /// A commitment seen in a `RootCommitted` event.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -20,6 +21,9 @@ pub struct CommitmentEntry {
     pub checked: bool,
     /// What checking found (for operators and logs).
     pub note: Option<String>,
+    /// The leaves this bot recomputed, with what it measured (published at `/checks/<id>`).
+    #[serde(default)]
+    pub leaves: Vec<crate::check::LeafCheck>,
 }
 
 /// A dispute seen in events (latest struct wins).
@@ -90,10 +94,10 @@ pub fn score_proof_key(commitment_id: B256) -> B256 {
 /// The whole persisted state.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
-    /// Next block to scan.
-    pub cursor: u64,
-    /// `(number, hash)` of recently scanned blocks, ascending.
-    pub recent: Vec<(u64, B256)>,
+    /// Next block to scan and recently scanned range ends (reorg detection); stored as the
+    /// top-level `cursor` and `recent` fields.
+    #[serde(flatten)]
+    pub follow: Cursor,
     /// Task specs (`abi.encode(TaskSpec)`) by task id.
     pub tasks: BTreeMap<B256, Bytes>,
     /// Commitments by id.
@@ -117,7 +121,7 @@ impl State {
             Ok(text) => Ok(serde_json::from_str(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self {
-                cursor: start_block,
+                follow: Cursor::at(start_block),
                 ..Self::default()
             }),
             Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),

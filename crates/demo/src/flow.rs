@@ -21,9 +21,24 @@ fn status(s: CommitmentStatus) -> &'static str {
     }
 }
 
+/// What the demo leaves behind for the explorer: its files, and the challengers' published
+/// checks with what they judged by.
+pub struct DemoOutcome {
+    /// The work directory.
+    pub dir: std::path::PathBuf,
+    /// Each challenger's shared state (its `/checks` are served from it).
+    pub challengers: Vec<std::sync::Arc<verbench_challenger::Shared>>,
+    /// Manifests of the tasks' benchmarks.
+    pub manifests: Vec<std::path::PathBuf>,
+    /// Dataset files of the tasks.
+    pub datasets: Vec<std::path::PathBuf>,
+    /// The model's hash, and its name.
+    pub model: (alloy::primitives::B256, String),
+}
+
 /// Runs the demo on `net`, whose operators (`role::OPERATORS`) already have stake. Fails unless
 /// the honest commitment finalizes and the cheating one is rejected.
-pub async fn run_demo(net: &Devnet) -> anyhow::Result<()> {
+pub async fn run_demo(net: &Devnet) -> anyhow::Result<DemoOutcome> {
     let t0 = Instant::now();
     let dir = std::env::temp_dir().join(format!("verbench-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -164,7 +179,8 @@ pub async fn run_demo(net: &Devnet) -> anyhow::Result<()> {
         "treasury {treasury} credit: {} wei",
         game.credit(treasury).call().await.unwrap_or(U256::ZERO)
     );
-    let registry_ok = registry_benchmarks(net, &model, &dir).await?;
+    let registry = registry_benchmarks(net, &model, &dir).await?;
+    let registry_ok = registry.ok;
     print_gas(net).await?;
     println!(
         "\ndemo finished in {:.0}s (work files in {})",
@@ -188,22 +204,49 @@ pub async fn run_demo(net: &Devnet) -> anyhow::Result<()> {
         "unexpected outcome: honest finalized = {honest_ok}, cheat rejected = {cheat_caught}, \
          registry benchmarks as expected = {registry_ok}"
     );
-    Ok(())
+    let mut challengers = vec![challenger.shared()];
+    challengers.extend(registry.challengers);
+    let mut datasets = vec![dataset_path];
+    datasets.extend(registry.datasets);
+    Ok(DemoOutcome {
+        dir,
+        challengers,
+        manifests: registry.manifests,
+        datasets,
+        model: (
+            alloy::primitives::B256::from(model.model.hash().0),
+            "SmolLM2-135M-Instruct Q4_1".into(),
+        ),
+    })
+}
+
+struct Registry {
+    ok: bool,
+    challengers: Vec<std::sync::Arc<verbench_challenger::Shared>>,
+    manifests: Vec<std::path::PathBuf>,
+    datasets: Vec<std::path::PathBuf>,
 }
 
 /// The second part: real benchmarks through their manifests. MMLU (the first 8 test items, 0-shot,
 /// the letter ranked first among A-D) against a provider that claims the answer key's letters, and
 /// GSM8K (the first 4 test items, 0-shot, 32 new tokens) against a provider that inflates its
-/// claimed score. Returns whether both honest commitments finalized and both cheats were rejected.
+/// claimed score. Returns whether both honest commitments finalized and both cheats were rejected,
+/// with the challengers, manifests and datasets (for the explorer).
 async fn registry_benchmarks(
     net: &Devnet,
     model: &verbench_inference::LoadedModel,
     dir: &std::path::Path,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Registry> {
     let model_path = smollm2_path();
     let game = net.game(role::ADMIN);
     let mut all_ok = true;
     let mut verified = Vec::new();
+    let mut out = Registry {
+        ok: false,
+        challengers: Vec::new(),
+        manifests: Vec::new(),
+        datasets: Vec::new(),
+    };
     for (mmlu, n, label, cheat) in [
         (true, 8, "MMLU", Cheat::AnswerKey),
         (false, 4, "GSM8K", Cheat::InflateScore),
@@ -283,6 +326,9 @@ async fn registry_benchmarks(
         };
         watcher.pass().await?;
         challenger.run_once().await?;
+        out.challengers.push(challenger.shared());
+        out.manifests.push(manifest.clone());
+        out.datasets.push(data.clone());
         let st = |id: &str| {
             let game = game.clone();
             let id = id.to_string();
@@ -302,7 +348,8 @@ async fn registry_benchmarks(
     for v in &verified {
         println!("  {v}");
     }
-    Ok(all_ok)
+    out.ok = all_ok;
+    Ok(out)
 }
 
 fn hex_root(d: &verbench_bundle::dataset::Dataset) -> anyhow::Result<String> {

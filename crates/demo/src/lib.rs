@@ -12,6 +12,7 @@ use verbench_inference::{gemma3_path, load, smollm2_path, LoadedModel, ModelHash
 use verbench_provider::{cheat::Cheat, commit::Committed, run, task::TaskInfo};
 use verbench_testkit::Chain;
 
+pub mod explore;
 pub mod flow;
 
 pub use verbench_testkit::{ether, role};

@@ -65,6 +65,7 @@ impl Bot {
                     e.checked = true;
                     e.note = Some(note);
                 }
+                s.publish_check(id);
             };
             if c.provider == self.me {
                 done(self, "own commitment".into());
@@ -89,6 +90,9 @@ impl Bot {
             let action = match checked {
                 Ok(checked) => {
                     report.leaves_checked += checked.leaves_checked;
+                    if let Some(e) = self.state.commitments.get_mut(&id) {
+                        e.leaves = checked.leaves;
+                    }
                     checked.action
                 }
                 Err(e) => {
@@ -147,6 +151,25 @@ impl Bot {
             }
         }
         Ok(())
+    }
+
+    /// Makes what this bot found about commitment `id` servable at `/checks/<id>`.
+    pub(super) fn publish_check(&self, id: B256) {
+        let Some(e) = self.state.commitments.get(&id) else {
+            return;
+        };
+        let Some(note) = e.note.clone() else {
+            return;
+        };
+        let check = CommitmentCheck {
+            commitment_id: id,
+            checker: self.me,
+            note,
+            leaves: e.leaves.clone(),
+        };
+        if let Ok(mut checks) = self.shared.checks.write() {
+            checks.insert(id, check);
+        }
     }
 
     fn sample(&self, id: B256, leaf_count: u32) -> Vec<u32> {

@@ -17,13 +17,13 @@ use crate::metrics::Metrics;
 use crate::state::{
     score_proof_key, CommitmentEntry, DisputeEntry, Intent, IntentKind, IntentStatus, State,
 };
-use crate::{Attestation, Config};
+use crate::{Attestation, CommitmentCheck, Config};
 use alloy::{
     primitives::{keccak256, Address, Bytes, B256, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
-    rpc::types::{BlockNumberOrTag, Filter},
+    rpc::types::BlockNumberOrTag,
     signers::local::PrivateKeySigner,
-    sol_types::{SolEventInterface, SolValue},
+    sol_types::SolValue,
 };
 use anyhow::{anyhow, Context as _};
 use std::collections::HashMap;
@@ -48,6 +48,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// This operator's attestations by dispute id.
     pub attestations: RwLock<HashMap<B256, Attestation>>,
+    /// What this bot found about each commitment it checked, by commitment id.
+    pub checks: RwLock<HashMap<B256, CommitmentCheck>>,
 }
 
 /// What one step did (for tests and logs).
@@ -114,7 +116,7 @@ impl std::fmt::Debug for Bot {
         f.debug_struct("Bot")
             .field("me", &self.me)
             .field("game", &self.cfg.game)
-            .field("cursor", &self.state.cursor)
+            .field("cursor", &self.state.follow.cursor)
             .finish()
     }
 }
@@ -177,8 +179,8 @@ impl Bot {
             cfg.state_dir.join("datasets"),
         )?;
         let checker = Checker::new(cfg.model.clone(), benchmarks);
-        info!(%me, game = %cfg.game, chain_id, %backend, cursor = state.cursor, operator = cfg.operator, "challenger ready");
-        Ok(Self {
+        info!(%me, game = %cfg.game, chain_id, %backend, cursor = state.follow.cursor, operator = cfg.operator, "challenger ready");
+        let bot = Self {
             cfg,
             provider,
             signer,
@@ -192,7 +194,13 @@ impl Bot {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()?,
-        })
+        };
+        // What earlier runs found stays servable across restarts.
+        let ids: Vec<B256> = bot.state.commitments.keys().copied().collect();
+        for id in ids {
+            bot.publish_check(id);
+        }
+        Ok(bot)
     }
 
     /// The bot's address.

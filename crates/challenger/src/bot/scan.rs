@@ -1,81 +1,44 @@
-//! Scanning: events from the persisted cursor, reorg detection, and the state they update.
+//! Scanning: events from the persisted cursor through [`Follower`] (shared with every chain
+//! reader), and the state they update.
 
 use super::*;
+use verbench_chain::follow::{Follow, Follower};
 
 impl Bot {
-    async fn block_hash(&self, n: u64) -> anyhow::Result<Option<B256>> {
-        Ok(self
-            .provider
-            .get_block_by_number(BlockNumberOrTag::Number(n))
-            .await?
-            .map(|b| b.header.hash))
-    }
-
-    /// Rewinds the cursor past any remembered block whose hash changed (a reorg).
-    async fn detect_reorg(&mut self) -> anyhow::Result<()> {
-        let mut rewound_past = None;
-        while let Some(&(n, hash)) = self.state.recent.last() {
-            if self.block_hash(n).await? == Some(hash) {
-                if rewound_past.is_some() {
-                    // Everything after the last block still on the canonical chain is re-read;
-                    // event handling is idempotent (keyed by ids).
-                    self.state.cursor = self.state.cursor.min(n + 1);
-                }
-                return Ok(());
-            }
-            warn!(block = n, "reorg: remembered block changed; rewinding");
-            self.state.recent.pop();
-            rewound_past = Some(n);
-        }
-        if let Some(n) = rewound_past {
-            // No remembered block survived: rewind as deep as we remember.
-            let depth = self.cfg.reorg_depth as u64 * self.cfg.max_block_range.max(1);
-            self.state.cursor = self
-                .state
-                .cursor
-                .min(n.saturating_sub(depth).max(self.cfg.start_block));
-        }
-        Ok(())
+    fn follower(&self) -> Follower<'_, DynProvider> {
+        Follower::new(
+            &self.provider,
+            Follow {
+                game: self.cfg.game,
+                confirmations: self.cfg.confirmations,
+                max_block_range: self.cfg.max_block_range,
+                reorg_depth: self.cfg.reorg_depth,
+                start_block: self.cfg.start_block,
+            },
+        )
     }
 
     pub(super) async fn scan(&mut self, report: &mut StepReport) -> anyhow::Result<()> {
-        self.detect_reorg().await?;
-        let head = self.provider.get_block_number().await?;
-        let Some(safe) = head.checked_sub(self.cfg.confirmations) else {
-            return Ok(());
-        };
-        if self.state.cursor > safe {
-            return Ok(());
+        let mut at = self.state.follow.clone();
+        // Event handling is idempotent (keyed by ids): after a rewind, re-reading is enough.
+        if let Some(from) = self.follower().rewind_on_reorg(&mut at).await? {
+            warn!(from, "reorg: remembered block changed; rewinding");
         }
-        let start = self.state.cursor;
-        while self.state.cursor <= safe {
-            let from = self.state.cursor;
-            let to = safe.min(from + self.cfg.max_block_range.max(1) - 1);
-            let filter = Filter::new()
-                .address(self.cfg.game)
-                .from_block(from)
-                .to_block(to);
-            let logs = self.provider.get_logs(&filter).await?;
-            for log in logs {
-                let block = log.block_number.unwrap_or(to);
-                match IDisputeGameEvents::decode_log(&log.inner) {
-                    Ok(ev) => self.on_event(ev.data, block),
-                    Err(e) => debug!(error = %e, "undecodable log"),
-                }
+        self.state.follow = at.clone();
+        let start = at.cursor;
+        let mut last = None;
+        while let Some(range) = self.follower().next_range(&mut at).await? {
+            if range.undecodable > 0 {
+                debug!(count = range.undecodable, "undecodable logs");
             }
-            if let Some(hash) = self.block_hash(to).await? {
-                self.state.recent.push((to, hash));
-                let excess = self
-                    .state
-                    .recent
-                    .len()
-                    .saturating_sub(self.cfg.reorg_depth.max(1));
-                self.state.recent.drain(..excess);
+            for log in range.logs {
+                self.on_event(log.event, log.block);
             }
-            self.state.cursor = to + 1;
+            self.state.follow = at.clone();
+            last = Some(range.to);
             self.save()?;
         }
-        report.scanned = Some((start, safe));
+        report.scanned = last.map(|to| (start, to));
         Ok(())
     }
 
@@ -99,6 +62,7 @@ impl Bot {
                         block,
                         checked: false,
                         note: None,
+                        leaves: Vec::new(),
                     },
                 );
             }

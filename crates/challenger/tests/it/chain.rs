@@ -345,7 +345,7 @@ async fn reorg_rewinds_the_cursor() {
     let mut bot = Bot::new(w.config(dir.path())).await.unwrap();
     let r = bot.run_once().await.unwrap();
     assert_eq!(r.disputes_opened, 0);
-    let cursor = bot.state().cursor;
+    let cursor = bot.state().follow.cursor;
     assert!(w.provider.anvil_revert(snap).await.unwrap());
     let cid = w.commit(b"gone", "file:///nonexistent/reorg.jsonl").await;
     assert!(w.provider.get_block_number().await.unwrap() < cursor);

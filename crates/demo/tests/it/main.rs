@@ -11,6 +11,8 @@ use verbench_demo::{ether, role, small_dataset, Devnet, OperatorSet};
 use verbench_inference::{gemma3_path, smollm2_path, LoadedModel};
 use verbench_provider::{cheat::Cheat, watch::Watcher};
 
+mod explorer;
+
 const WINDOW: u32 = 3600;
 
 struct Scenario {
