@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# verbench's main demo. Sets up the toolchain, builds the contracts and the demo binary, and runs it.
+# verbench's main demo. Sets up the toolchain, builds the contracts and the demo binary, and runs it;
+# it then serves the explorer over its results until Ctrl-C (`--exit` stops at once, for CI).
 # `--eigenlayer` runs it on the EigenLayer back end (verbench-devnet demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."

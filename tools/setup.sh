@@ -2,7 +2,8 @@
 # Idempotent toolchain bootstrap for verbench, from the package registries only:
 # - Foundry's forge/anvil/cast, solcjs and OpenZeppelin contracts from npm (package-lock.json);
 # - the Rust workspace's crates (Cargo.lock), fetched once;
-# - pkg-config and the OpenSSL headers (Debian packages) when missing, for crates/devnet.
+# - pkg-config and the OpenSSL headers (Debian packages) when missing, for crates/devnet;
+# - headless Chromium (Debian package) when missing, for the explorer's browser test.
 # Safe to run any number of times; both README commands call it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +45,20 @@ if ! { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openssl; }; 
   else
     echo "setup: pkg-config and the OpenSSL development headers are required to build crates/devnet" \
       "(Debian/Ubuntu: apt-get install pkg-config libssl-dev; Fedora: dnf install pkgconf openssl-devel)" >&2
+    exit 1
+  fi
+fi
+
+# The explorer's browser test (crates/demo/tests/it/explorer.rs) and tools/explorer-screenshots.sh
+# drive headless Chromium: the Debian package `chromium` (about 1-2 minutes to install, once).
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${VERBENCH_CHROMIUM:-}" ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "installing chromium (Debian) for the explorer's browser test"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2 \
+      || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2; }
+  else
+    echo "setup: headless Chromium is required by the explorer's browser test" \
+      "(Debian/Ubuntu: apt-get install chromium; or set VERBENCH_CHROMIUM to a Chrome/Chromium binary)" >&2
     exit 1
   fi
 fi

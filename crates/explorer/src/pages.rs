@@ -302,7 +302,7 @@ pub fn leaderboard(snap: &Snapshot) -> String {
                 Some(BundleInfo::Failed { .. }) => "bundle unavailable".into(),
                 None => "—".into(),
             };
-            let disputes: Vec<String> = c
+            let mut disputes: Vec<String> = c
                 .disputes
                 .iter()
                 .filter_map(|d| snap.view.disputes.get(d))
@@ -315,6 +315,13 @@ pub fn leaderboard(snap: &Snapshot) -> String {
                     )
                 })
                 .collect();
+            if let Some(f) = &c.score_fault {
+                disputes.push(format!(
+                    "score proof (no vote): {} at leaf {}",
+                    esc(&f.fault),
+                    f.leaf_index
+                ));
+            }
             let _ = write!(
                 body,
                 r#"<tr class="row {class}" data-commitment="{id}" data-status="{word}"><td>{rank}</td><td>{model}</td><td><code>{prov}</code></td><td class="score">{score}</td><td>{n}</td><td class="status {class}" title="{sentence}">{word}</td><td>{k} of {n} valid{bad}</td><td>{disp}</td><td><a href="/commitment/{id}">details</a></td></tr>"#,

@@ -169,5 +169,34 @@ async fn explorer_pages_render_in_chromium_with_the_honest_result_verified_and_t
     let dom = tokio::task::block_in_place(|| dump_dom(&format!("{}/", explorer.url()))).unwrap();
     assert!(dom.contains("data-status=\"finalized\""), "{dom}");
     assert!(!dom.contains("data-status=\"verified\""), "{dom}");
+
+    // A reorg under what the explorer read: it rewinds, re-reads, and the page says so.
+    use alloy::providers::{ext::AnvilApi, Provider};
+    let snap = s.net.admin.anvil_snapshot().await.unwrap();
+    s.net.admin.anvil_mine(Some(3), None).await.unwrap();
+    let head = s.net.admin.get_block_number().await.unwrap();
+    explorer
+        .running
+        .wait_indexed(head, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(s.net.admin.anvil_revert(snap).await.unwrap());
+    s.net.admin.anvil_mine(Some(6), None).await.unwrap();
+    let head = s.net.admin.get_block_number().await.unwrap();
+    explorer
+        .running
+        .wait_indexed(head, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    let dom = tokio::task::block_in_place(|| dump_dom(&format!("{}/", explorer.url()))).unwrap();
+    assert!(
+        element(&dom, "reorg", "div").contains("chain reorganised"),
+        "{dom}"
+    );
+    assert_eq!(
+        count(&dom, "<tr class=\"row "),
+        2,
+        "nothing lost in the rewind: {dom}"
+    );
     explorer.stop().await.unwrap();
 }
