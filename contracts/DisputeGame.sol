@@ -239,6 +239,24 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDisputeGame
+    function publishItem(
+        Dispute calldata dispute,
+        bytes calldata leafData,
+        bytes calldata output,
+        bytes calldata toploc
+    ) external {
+        bytes32 did = _loadDispute(dispute);
+        if (dispute.status != DisputeStatus.Voting) revert WrongDisputeStatus(dispute.status);
+        if (block.timestamp > dispute.voteDeadline) revert VotingClosed(dispute.voteDeadline);
+        if (Merkle.hashLeafCalldata(leafData) != dispute.leafHash) revert LeafMismatch(dispute.leafHash);
+        // A Voting dispute's leaf passed _wellFormed: 10 words; outputHash and toplocHash are words 6
+        // and 7 (docs/protocol.md, "Leaf layout").
+        (bytes32 outputHash, bytes32 toplocHash) = abi.decode(leafData[192:256], (bytes32, bytes32));
+        if (keccak256(output) != outputHash || keccak256(toploc) != toplocHash) revert ItemMismatch();
+        emit ItemPublished(did, msg.sender, output, toploc);
+    }
+
+    /// @inheritdoc IDisputeGame
     function claimWithheld(Dispute calldata dispute) external {
         bytes32 did = _loadDispute(dispute);
         if (dispute.status != DisputeStatus.AwaitingReveal) revert WrongDisputeStatus(dispute.status);

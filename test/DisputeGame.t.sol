@@ -593,6 +593,65 @@ contract DisputeGameTest is Deployers {
         vm.assertEq(game.disputeHash(did), keccak256(abi.encode(d)), "resolved");
     }
 
+    // ---------------------------------------------------------------------------------------
+    // publishItem (judging from chain data)
+    // ---------------------------------------------------------------------------------------
+
+    function _item(uint256 index) internal pure returns (bytes memory output, bytes memory toploc) {
+        output = abi.encode("output", index, uint256(0));
+        toploc = abi.encode("toploc", index, uint256(0));
+    }
+
+    function test_publishItem_emitsTheItemWhileVoting() public {
+        (bytes32 did, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, challenger, 2);
+        d = reveal(d, provider);
+        (bytes memory output, bytes memory toploc) = _item(2);
+        bytes memory data = leafData[2];
+        vm.expectEmit(address(game));
+        emit IDisputeGame.ItemPublished(did, provider, output, toploc);
+        vm.prank(provider);
+        game.publishItem(d, data, output, toploc);
+        // Anyone may publish it again; nothing is stored, the dispute is unchanged.
+        vm.prank(challenger);
+        game.publishItem(d, data, output, toploc);
+        vm.assertEq(game.disputeHash(did), keccak256(abi.encode(d)), "dispute unchanged");
+    }
+
+    function test_publishItem_revertsOnAnotherItem() public {
+        (, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 2);
+        (bytes memory output, bytes memory toploc) = _item(3);
+        (bytes memory ownOutput, bytes memory ownToploc) = _item(2);
+        bytes memory data = leafData[2];
+        vm.expectRevert(IDisputeGame.ItemMismatch.selector);
+        game.publishItem(d, data, output, ownToploc);
+        vm.expectRevert(IDisputeGame.ItemMismatch.selector);
+        game.publishItem(d, data, ownOutput, toploc);
+    }
+
+    function test_publishItem_revertsOnAnotherLeaf() public {
+        (, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 2);
+        (bytes memory output, bytes memory toploc) = _item(3);
+        bytes memory other = leafData[3];
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.LeafMismatch.selector, d.leafHash));
+        game.publishItem(d, other, output, toploc);
+    }
+
+    function test_publishItem_revertsBeforeTheLeafIsKnownAndAfterVoting() public {
+        (, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, challenger, 2);
+        (bytes memory output, bytes memory toploc) = _item(2);
+        bytes memory data = leafData[2];
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDisputeGame.WrongDisputeStatus.selector, IDisputeGame.DisputeStatus.AwaitingReveal
+            )
+        );
+        game.publishItem(d, data, output, toploc);
+        d = reveal(d, provider);
+        vm.warp(uint256(d.voteDeadline) + 1);
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.VotingClosed.selector, d.voteDeadline));
+        game.publishItem(d, data, output, toploc);
+    }
+
     function test_claimWithheld_paysChallenger() public {
         (bytes32 did, IDisputeGame.Dispute memory d) = openAwaiting(c, cid, challenger, 2);
         vm.warp(d.revealDeadline + 1);

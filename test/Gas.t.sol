@@ -33,6 +33,14 @@ contract GasTest is Deployers {
     bytes internal stepB;
     bytes32[] internal stepProofA;
     bytes32[] internal stepProofB;
+    /// @dev publishItem's case: a 256-token item (1,024 output bytes, 9 TOPLOC proofs of 258 bytes)
+    /// at leaf ITEM_INDEX of its own commitment.
+    uint32 internal constant ITEM_INDEX = 4242;
+    IDisputeGame.Commitment internal itemC;
+    bytes internal itemLeaf;
+    bytes32[] internal itemProof;
+    bytes internal itemOutput;
+    bytes internal itemToploc;
 
     function setUp() public {
         deployGame();
@@ -57,6 +65,32 @@ contract GasTest is Deployers {
         stepA = makeLeaf(taskId, provider, INDEX - 1, BIG, 2);
         stepB = makeScoredLeaf(taskId, provider, INDEX, BIG, 2, 0.75e18, 0);
         (stepC, stepProofA, stepProofB) = _commitPair(INDEX - 1, stepA, stepB, 0.75e18);
+        itemOutput = _pseudoBytes("output", 256 * 4);
+        itemToploc = _pseudoBytes("toploc", 9 * 258);
+        itemLeaf = abi.encode(
+            IDisputeGame.LeafV2({
+                version: 2,
+                taskId: taskId,
+                provider: provider,
+                index: ITEM_INDEX,
+                leafCount: BIG,
+                inputHash: inputHash(ITEM_INDEX),
+                outputHash: keccak256(itemOutput),
+                toplocHash: keccak256(itemToploc),
+                score: ITEM_SCORE,
+                scoreSum: (uint256(ITEM_INDEX) + 1) * ITEM_SCORE
+            })
+        );
+        (itemC, itemProof,) =
+            _commitPair(ITEM_INDEX, itemLeaf, makeLeaf(taskId, provider, ITEM_INDEX + 1, BIG, 3), 0.75e18);
+    }
+
+    /// @dev `n` bytes with no zero byte (token ids and proofs are mostly non-zero: the costly case).
+    function _pseudoBytes(string memory label, uint256 n) internal pure returns (bytes memory out) {
+        out = new bytes(n);
+        for (uint256 i; i < n; ++i) {
+            out[i] = bytes1(uint8(uint256(keccak256(abi.encode(label, i))) % 255) + 1);
+        }
     }
 
     function _calldataGas(bytes memory data) internal pure returns (uint256 gas) {
@@ -229,6 +263,24 @@ contract GasTest is Deployers {
             data,
             vm.snapshotGasLastCall("revealLeaf depth 20"),
             0
+        );
+    }
+
+    /// @dev Publishing a typical disputed item for judging from chain data (docs/protocol.md).
+    function test_gas_publishItem256Tokens() public {
+        vm.prank(challenger);
+        game.openDisputeWithLeaf{value: CHALLENGER_BOND}(itemC, ITEM_INDEX, itemLeaf, itemProof);
+        bytes32 itemCid = game.commitmentIdOf(taskId, provider, itemC.root, BIG);
+        IDisputeGame.Dispute memory d = expectedDispute(itemC, itemCid, challenger, ITEM_INDEX);
+        d.leafHash = Merkle.hashLeaf(itemLeaf);
+        d.voteDeadline = uint48(block.timestamp) + VOTING_PERIOD;
+        d.status = IDisputeGame.DisputeStatus.Voting;
+        bytes memory data = abi.encodeCall(game.publishItem, (d, itemLeaf, itemOutput, itemToploc));
+        _cool();
+        vm.prank(provider);
+        game.publishItem(d, itemLeaf, itemOutput, itemToploc);
+        _report(
+            "publishItem, 256 tokens + 9 proofs", data, vm.snapshotGasLastCall("publishItem 256 tokens"), 0
         );
     }
 

@@ -222,6 +222,10 @@ interface IDisputeGame {
     );
     /// @notice Emitted when the disputed leaf became known on chain (supplied or revealed).
     event LeafRevealed(bytes32 indexed disputeId, address indexed revealer, bytes leafData, Dispute dispute);
+    /// @notice Emitted when the disputed leaf's item became known on chain: `output` and `toploc`
+    /// are the preimages of the leaf's outputHash and toplocHash (docs/protocol.md, "Judging from
+    /// chain data"). Operators judge from this event, the leaf and the task, never from a bundle.
+    event ItemPublished(bytes32 indexed disputeId, address indexed publisher, bytes output, bytes toploc);
     /// @notice Emitted when a dispute ended; `dispute` is its final state.
     event DisputeResolved(
         bytes32 indexed disputeId,
@@ -308,6 +312,10 @@ interface IDisputeGame {
     error RevealDeadlinePassed(uint48 revealDeadline);
     /// @notice Thrown when claiming withholding before the reveal deadline.
     error RevealDeadlineNotPassed(uint48 revealDeadline);
+    /// @notice Thrown when the leaf data passed to `publishItem` is not the disputed leaf.
+    error LeafMismatch(bytes32 leafHash);
+    /// @notice Thrown when a published item does not hash to the leaf's outputHash or toplocHash.
+    error ItemMismatch();
     /// @notice Thrown when submitting a verdict after the voting deadline.
     error VotingClosed(uint48 voteDeadline);
     /// @notice Thrown when expiring a dispute before the voting deadline.
@@ -388,6 +396,20 @@ interface IDisputeGame {
 
     /// @notice Reveals the disputed leaf (anyone holding it may call; the provider must); voting starts now.
     function revealLeaf(Dispute calldata dispute, bytes calldata leafData, bytes32[] calldata proof) external;
+
+    /// @notice Puts the disputed leaf's item on chain while the dispute is voting: `output` must hash
+    /// (keccak256) to the leaf's outputHash (the output token ids, 4 bytes big-endian each, then any
+    /// multiple-choice logits as f32 bits) and `toploc` to its toplocHash (the proofs' bytes,
+    /// concatenated). Anyone holding the item may call, any number of times (only the event
+    /// matters); the provider must, or the operators find it at fault once half the voting period
+    /// has passed without it (docs/protocol.md, "Judging from chain data").
+    /// @param leafData The disputed leaf's data (its hash must be `dispute.leafHash`).
+    function publishItem(
+        Dispute calldata dispute,
+        bytes calldata leafData,
+        bytes calldata output,
+        bytes calldata toploc
+    ) external;
 
     /// @notice After the reveal deadline, an unrevealed leaf counts as faulty (withholding).
     function claimWithheld(Dispute calldata dispute) external;

@@ -104,22 +104,63 @@ impl LeafV2 {
 /// the multiple-choice logits (none outside multiple choice), each as the 4-byte big-endian bit
 /// pattern of its IEEE-754 f32.
 pub fn output_hash(tokens: &[u32], choice_logits: &[f32]) -> Hash {
-    let bytes: Vec<u8> = tokens
+    keccak256(&output_bytes(tokens, choice_logits))
+}
+
+/// The bytes [`output_hash`] hashes (what `publishItem` puts on chain as `output`).
+pub fn output_bytes(tokens: &[u32], choice_logits: &[f32]) -> Vec<u8> {
+    tokens
         .iter()
         .flat_map(|t| t.to_be_bytes())
         .chain(choice_logits.iter().flat_map(|l| l.to_bits().to_be_bytes()))
+        .collect()
+}
+
+/// The inverse of [`output_bytes`] for an item with `choices` multiple-choice logits (4 for a
+/// multiple-choice scorer, 0 otherwise): `None` when the length does not fit.
+pub fn parse_output(bytes: &[u8], choices: usize) -> Option<(Vec<u32>, Vec<f32>)> {
+    if bytes.len() % 4 != 0 || bytes.len() / 4 < choices {
+        return None;
+    }
+    let words: Vec<u32> = bytes
+        .chunks_exact(4)
+        .map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
         .collect();
-    keccak256(&bytes)
+    let (tokens, logits) = words.split_at(words.len() - choices);
+    Some((
+        tokens.to_vec(),
+        logits.iter().map(|&b| f32::from_bits(b)).collect(),
+    ))
 }
 
 /// `keccak256` of the proofs' raw bytes (each `2 + 2k` bytes, decoded from base64), concatenated
 /// in order. `None` when a proof is not valid base64.
 pub fn toploc_hash(proofs_base64: &[String]) -> Option<Hash> {
+    Some(keccak256(&toploc_bytes(proofs_base64)?))
+}
+
+/// The bytes [`toploc_hash`] hashes (what `publishItem` puts on chain as `toploc`).
+pub fn toploc_bytes(proofs_base64: &[String]) -> Option<Vec<u8>> {
     let mut bytes = Vec::new();
     for p in proofs_base64 {
         bytes.extend(base64::engine::general_purpose::STANDARD.decode(p).ok()?);
     }
-    Some(keccak256(&bytes))
+    Some(bytes)
+}
+
+/// The inverse of [`toploc_bytes`] for proofs at top-`topk` (each `2 + 2 * topk` bytes), as
+/// base64: `None` when the length is not a whole number of proofs.
+pub fn split_toploc(bytes: &[u8], topk: usize) -> Option<Vec<String>> {
+    let size = 2 + 2 * topk;
+    if topk == 0 || bytes.len() % size != 0 {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(size)
+            .map(|p| base64::engine::general_purpose::STANDARD.encode(p))
+            .collect(),
+    )
 }
 
 /// `hashLeaf(input bytes)` of a dataset input.
@@ -188,6 +229,35 @@ mod tests {
             hex::encode(output_hash(&[1, 258], &[1.5, -2.0])),
             "35edaf8a30d765b1ec40d20e18cdc9026aeec01995cef96df90bc9f1bc4b0626"
         );
+    }
+
+    #[test]
+    fn published_item_bytes_parse_back_and_refuse_bad_lengths() {
+        let bytes = output_bytes(&[1, 258, 7], &[1.5, -2.0, 0.25, 3.0]);
+        assert_eq!(
+            keccak256(&bytes),
+            output_hash(&[1, 258, 7], &[1.5, -2.0, 0.25, 3.0])
+        );
+        let (tokens, logits) = parse_output(&bytes, 4).unwrap();
+        assert_eq!(
+            (tokens, logits),
+            (vec![1, 258, 7], vec![1.5, -2.0, 0.25, 3.0])
+        );
+        assert_eq!(parse_output(&bytes, 0).unwrap().0.len(), 7);
+        assert!(parse_output(&bytes[1..], 0).is_none(), "not whole words");
+        assert!(
+            parse_output(&bytes[..12], 4).is_none(),
+            "fewer words than choices"
+        );
+        let proofs = vec![
+            base64::engine::general_purpose::STANDARD.encode([1u8; 6]),
+            base64::engine::general_purpose::STANDARD.encode([2u8; 6]),
+        ];
+        let raw = toploc_bytes(&proofs).unwrap();
+        assert_eq!(keccak256(&raw), toploc_hash(&proofs).unwrap());
+        assert_eq!(split_toploc(&raw, 2).unwrap(), proofs);
+        assert!(split_toploc(&raw[1..], 2).is_none());
+        assert!(split_toploc(&raw, 0).is_none());
     }
 
     #[test]

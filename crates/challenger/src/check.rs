@@ -483,6 +483,92 @@ impl Checker {
         }
     }
 
+    /// An operator's verdict from chain data alone (docs/protocol.md, "Judging from chain data"):
+    /// the leaf (`leaf_data`, hash `leaf_hash`), the item published for it (`output`, `toploc`:
+    /// the preimages of its outputHash and toplocHash, checked by the contract and again here),
+    /// the task's spec and the task's benchmark. No bundle is read, so a bundle host that goes
+    /// down cannot change the verdict. `Err` (no verdict to sign) when this checker cannot judge
+    /// the task.
+    pub async fn verdict_from_chain(
+        &mut self,
+        target: Target<'_>,
+        leaf_hash: B256,
+        leaf_data: &Bytes,
+        output: &[u8],
+        toploc: &[u8],
+        metrics: &Metrics,
+    ) -> anyhow::Result<Outcome> {
+        let c = target.commitment;
+        let at_fault = |why: String| {
+            info!(commitment = %target.id, %why, "verdict from chain data: provider at fault");
+            Ok(Outcome::ProviderAtFault)
+        };
+        let Some(leaf) = leaf::LeafV2::decode(leaf_data) else {
+            return at_fault("leaf data does not decode".into());
+        };
+        let spec = target
+            .spec
+            .ok_or_else(|| anyhow!("task spec not seen: not judging"))?;
+        let benchmark = self
+            .benchmarks
+            .get(c.taskId, target.spec, metrics)
+            .await
+            .map_err(|why| {
+                anyhow!("not signing a verdict on a task this bot cannot judge: {why}")
+            })?;
+        if verbench_bundle::keccak256(output) != leaf.output_hash
+            || verbench_bundle::keccak256(toploc) != leaf.toploc_hash
+        {
+            return at_fault("the published item is not the leaf's".into());
+        }
+        let choices = if benchmark.scorer.id == verbench_bundle::scorer::ScorerId::MmluLetter {
+            4
+        } else {
+            0
+        };
+        let Some((output_tokens, choice_logits)) = leaf::parse_output(output, choices) else {
+            return at_fault(format!(
+                "published output of {} bytes is not whole token ids (+ {choices} choice logits)",
+                output.len()
+            ));
+        };
+        let Some(proofs) = leaf::split_toploc(toploc, spec.toploc.topk as usize) else {
+            return at_fault(format!(
+                "published proofs of {} bytes are not whole top-{} proofs",
+                toploc.len(),
+                spec.toploc.topk
+            ));
+        };
+        let Some(input) = usize::try_from(leaf.index)
+            .ok()
+            .and_then(|i| benchmark.dataset.items.get(i))
+            .map(|d| d.input.clone())
+        else {
+            return at_fault(format!("leaf index {} is not in the dataset", leaf.index));
+        };
+        let header = header_of(&target, spec);
+        let item = Item {
+            index: leaf.index,
+            input,
+            input_hash: verbench_merkle::to_hex(&leaf.input_hash),
+            output_tokens,
+            output_text: String::new(),
+            choice_logits,
+            score_wad: leaf.score.to_string(),
+            score_sum_wad: leaf.score_sum.to_string(),
+            proofs,
+            leaf_hash: leaf_hash.to_string(),
+        };
+        // If the dataset's input is not the one the leaf commits to, the judge's first check
+        // (leaf_of: input_hash against hashLeaf(input)) fails and says so.
+        let (j, _) = self.judge_item(target.spec, &benchmark, &header, &item)?;
+        Metrics::inc(&metrics.leaves_checked);
+        match j {
+            Judgement::Valid => Ok(Outcome::LeafValid),
+            Judgement::Invalid { reason } => at_fault(reason.to_string()),
+        }
+    }
+
     /// Judges one item with the model (loaded on first use).
     fn judge_item(
         &mut self,
@@ -616,4 +702,29 @@ fn read_items(path: &Path, indices: &[u32]) -> anyhow::Result<Vec<(u32, Item)>> 
         }
     }
     Ok(out)
+}
+
+/// The bundle header a task and commitment fix (what an honest provider's bundle says).
+fn header_of(target: &Target<'_>, spec: &TaskSpec) -> Header {
+    let c = target.commitment;
+    Header {
+        format: verbench_bundle::FORMAT.into(),
+        chain_id: target.chain_id,
+        game: format!("{:#x}", target.game),
+        task_id: c.taskId.to_string(),
+        provider: format!("{:#x}", c.provider),
+        model_hash: spec.modelHash.to_string(),
+        manifest_hash: spec.manifestHash.to_string(),
+        dataset_root: spec.datasetRoot.to_string(),
+        leaf_count: u64::from(c.leafCount),
+        generation: verbench_bundle::GenerationParams {
+            max_new_tokens: spec.generation.maxNewTokens,
+            temperature_milli: spec.generation.temperatureMilli,
+            seed: spec.generation.seed,
+        },
+        toploc: verbench_bundle::ToplocParams {
+            topk: spec.toploc.topk,
+            decode_batching_size: spec.toploc.decodeBatchingSize,
+        },
+    }
 }

@@ -37,6 +37,9 @@ pub struct DisputeEntry {
     pub done: bool,
     /// This bot's own signed attestation, when operating.
     pub attestation: Option<crate::Attestation>,
+    /// The item published on chain for the leaf (`ItemPublished`: output bytes, TOPLOC bytes).
+    #[serde(default)]
+    pub item: Option<(Bytes, Bytes)>,
 }
 
 /// How far a dispute the bot decided to open has come.

@@ -322,6 +322,19 @@ impl View {
                     d.dispute = e.dispute;
                 }
             }
+            E::ItemPublished(e) => {
+                if let Some(d) = self.disputes.get_mut(&e.disputeId) {
+                    d.timeline.push(Step {
+                        what: format!(
+                            "item published on chain by {} ({} output bytes, {} proof bytes): operators judge from it",
+                            e.publisher,
+                            e.output.len(),
+                            e.toploc.len()
+                        ),
+                        at,
+                    });
+                }
+            }
             E::DisputeResolved(e) => {
                 if let Some(d) = self.disputes.get_mut(&e.disputeId) {
                     d.timeline.push(Step {

@@ -21,6 +21,8 @@ pub struct Pass {
     pub commitments: usize,
     /// Leaves revealed.
     pub revealed: usize,
+    /// Disputed items published on chain (`publishItem`) for the operators to judge.
+    pub published: usize,
     /// Commitments finalized.
     pub finalized: usize,
     /// Wei withdrawn.
@@ -80,6 +82,7 @@ impl<P: Provider + Clone> Watcher<P> {
                     what: "reading DisputeOpened".into(),
                     reason: e.to_string(),
                 })?;
+            let ids: Vec<B256> = disputes.iter().map(|(o, _)| o.disputeId).collect();
             for (opened, _) in disputes {
                 let d = opened.dispute;
                 if d.status != DisputeStatus::AwaitingReveal {
@@ -106,6 +109,34 @@ impl<P: Provider + Clone> Watcher<P> {
                         tracing::error!(dispute = %opened.disputeId, error = %e, "reveal failed");
                         pass.problems
                             .push(format!("dispute {}: {e}", opened.disputeId));
+                    }
+                }
+            }
+            // Every dispute whose leaf is known and still voting: the operators judge from chain
+            // data only, so the item its leaf commits to goes on chain (once).
+            let revealed = if ids.is_empty() {
+                Vec::new() // an empty topic set would match every dispute's reveal
+            } else {
+                game.LeafRevealed_filter()
+                    .topic1(ids)
+                    .from_block(self.from_block)
+                    .query()
+                    .await
+                    .map_err(|e| Error::Rpc {
+                        what: "reading LeafRevealed".into(),
+                        reason: e.to_string(),
+                    })?
+            };
+            for (ev, _) in revealed {
+                match self
+                    .publish_item(&c.bundleHash, ev.disputeId, &ev.dispute, &ev.leafData, now)
+                    .await
+                {
+                    Ok(true) => pass.published += 1,
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::error!(dispute = %ev.disputeId, error = %e, "publishing the item failed");
+                        pass.problems.push(format!("dispute {}: {e}", ev.disputeId));
                     }
                 }
             }
@@ -157,14 +188,72 @@ impl<P: Provider + Clone> Watcher<P> {
         Ok(pass)
     }
 
-    async fn reveal(&self, bundle_hash: &B256, d: &Dispute) -> Result<()> {
+    /// Publishes the item of dispute `did` (leaf known, `d` its state then) unless it is no longer
+    /// voting or its item is on chain already. `Ok(true)` when sent.
+    async fn publish_item(
+        &self,
+        bundle_hash: &B256,
+        did: B256,
+        d: &Dispute,
+        leaf_data: &alloy::primitives::Bytes,
+        now: u64,
+    ) -> Result<bool> {
+        let game = IDisputeGame::new(self.game, &self.provider);
+        if d.status != DisputeStatus::Voting || now > d.voteDeadline.to::<u64>() {
+            return Ok(false);
+        }
+        let stored = game
+            .disputeHash(did)
+            .call()
+            .await
+            .map_err(Error::rpc("disputeHash"))?;
+        if stored != keccak256(d.abi_encode()) {
+            return Ok(false); // resolved since
+        }
+        let published = game
+            .ItemPublished_filter()
+            .topic1(did)
+            .from_block(self.from_block)
+            .query()
+            .await
+            .map_err(|e| Error::Rpc {
+                what: "reading ItemPublished".into(),
+                reason: e.to_string(),
+            })?;
+        if !published.is_empty() {
+            return Ok(false);
+        }
+        let item = self.item(bundle_hash, d)?;
+        let output = verbench_bundle::leaf::output_bytes(&item.output_tokens, &item.choice_logits);
+        let toploc = verbench_bundle::leaf::toploc_bytes(&item.proofs).ok_or_else(|| {
+            Error::DatasetMismatch(format!(
+                "item {} has a proof that is not base64",
+                item.index
+            ))
+        })?;
+        game.publishItem(d.clone(), leaf_data.clone(), output.into(), toploc.into())
+            .from(self.me)
+            .send()
+            .await
+            .map_err(Error::rpc("publishItem"))?
+            .get_receipt()
+            .await
+            .map_err(|e| Error::Rpc {
+                what: "publishItem receipt".into(),
+                reason: e.to_string(),
+            })?;
+        tracing::info!(dispute = %did, leaf = d.leafIndex, "published the disputed item on chain");
+        Ok(true)
+    }
+
+    /// Item `d.leafIndex` of this provider's bundle `bundle_hash`.
+    fn item(&self, bundle_hash: &B256, d: &Dispute) -> Result<verbench_bundle::Item> {
         let path = self.bundle_dir.join(bundle_file_name(&bundle_hash.0));
-        let summary = read_bundle(&path, Some((d.root.0, u64::from(d.leafCount))))?;
         let index = u64::from(d.leafIndex);
         let mut reader = BundleReader::open(&path)?;
-        let item = loop {
+        loop {
             match reader.next_item()? {
-                Some((item, _)) if item.index == index => break item,
+                Some((item, _)) if item.index == index => return Ok(item),
                 Some(_) => continue,
                 None => {
                     return Err(Error::DatasetMismatch(format!(
@@ -172,7 +261,14 @@ impl<P: Provider + Clone> Watcher<P> {
                     )))
                 }
             }
-        };
+        }
+    }
+
+    async fn reveal(&self, bundle_hash: &B256, d: &Dispute) -> Result<()> {
+        let path = self.bundle_dir.join(bundle_file_name(&bundle_hash.0));
+        let summary = read_bundle(&path, Some((d.root.0, u64::from(d.leafCount))))?;
+        let index = u64::from(d.leafIndex);
+        let item = self.item(bundle_hash, d)?;
         let leaf = leaf_of(&summary.header, &item).map_err(Error::DatasetMismatch)?;
         let proof = summary.tree.prove(index)?;
         let siblings: Vec<B256> = proof.siblings.iter().map(|s| B256::from(*s)).collect();

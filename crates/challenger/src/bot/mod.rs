@@ -12,7 +12,7 @@ mod operator;
 mod scan;
 mod send;
 
-use crate::check::{Action, Benchmarks, Checker, Target};
+use crate::check::{Action, Benchmarks, Checker, Opened, Target};
 use crate::metrics::Metrics;
 use crate::state::{
     score_proof_key, CommitmentEntry, DisputeEntry, Intent, IntentKind, IntentStatus, State,
@@ -300,6 +300,11 @@ impl Bot {
         let now = head.header.timestamp;
         self.check_commitments(now, &mut report).await?;
         self.send_intents(&mut report).await?;
+        if report.disputes_opened > 0 {
+            // Read our new disputes now, so that this step publishes their items.
+            let mut again = StepReport::default();
+            self.scan(&mut again).await?;
+        }
         self.follow_disputes(now, &mut report).await?;
         self.withdraw_credit().await?;
         self.save()?;

@@ -45,6 +45,11 @@ impl Bot {
             }
             if mine {
                 failpoint("voting");
+                if entry.item.is_none() {
+                    if let Err(e) = self.publish_own_item(did, &d, &entry).await {
+                        warn!(dispute = %did, error = %format!("{e:#}"), "cannot publish the disputed item");
+                    }
+                }
             }
             if now > u48(d.voteDeadline) {
                 if mine || self.cfg.operator {
@@ -64,7 +69,7 @@ impl Bot {
                 continue;
             }
             if self.cfg.operator {
-                if let Err(e) = self.operate(did, &d, entry, report).await {
+                if let Err(e) = self.operate(did, &d, entry, now, report).await {
                     warn!(dispute = %did, error = %format!("{e:#}"), "operator step failed");
                 }
             }
@@ -78,25 +83,101 @@ impl Bot {
         }
     }
 
-    /// The operator's verdict on a dispute whose leaf is known ([`Checker::verdict`]).
-    async fn verdict(&mut self, d: &Dispute, leaf_data: &Bytes) -> anyhow::Result<Outcome> {
-        let Some(entry) = self.state.commitments.get(&d.commitmentId).cloned() else {
+    /// The operator's verdict on a dispute whose leaf is known, from chain data only
+    /// ([`Checker::verdict_from_chain`]): `None` while the item is not on chain and less than half
+    /// of the voting period has passed (the provider's time to publish it); after that, with no
+    /// item, the provider is at fault for withholding it.
+    async fn verdict(
+        &mut self,
+        d: &Dispute,
+        entry: &DisputeEntry,
+        leaf_data: &Bytes,
+        now: u64,
+    ) -> anyhow::Result<Option<Outcome>> {
+        let Some(c_entry) = self.state.commitments.get(&d.commitmentId).cloned() else {
             return Err(anyhow!("commitment not seen yet"));
         };
-        let c = Commitment::abi_decode(&entry.commitment)?;
-        let bundle = self.bundle_path(&c, &entry.uri).await;
+        let c = Commitment::abi_decode(&c_entry.commitment)?;
+        let Some((output, toploc)) = &entry.item else {
+            let period = u64::from(self.game.votingPeriod().call().await?);
+            let publish_by = u48(d.voteDeadline).saturating_sub(period / 2);
+            if now <= publish_by {
+                debug!(dispute = %self.dispute_id(d), publish_by, "waiting for the disputed item on chain");
+                return Ok(None);
+            }
+            info!(dispute = %self.dispute_id(d), "verdict: provider at fault (item not published on chain within half the voting period)");
+            return Ok(Some(Outcome::ProviderAtFault));
+        };
         let spec = self.spec(c.taskId);
         let target = self.target(d.commitmentId, &c, spec.as_ref());
         self.checker
-            .verdict(
+            .verdict_from_chain(
                 target,
-                bundle,
-                d.leafIndex,
                 d.leafHash,
                 leaf_data,
+                output,
+                toploc,
                 &self.shared.metrics,
             )
             .await
+            .map(Some)
+    }
+
+    fn dispute_id(&self, d: &Dispute) -> B256 {
+        dispute_id_of(d.commitmentId, d.leafIndex)
+    }
+
+    /// Publishes the item of a dispute this bot opened with the leaf, from the bundle it fetched,
+    /// unless it is on chain already (the provider must publish it; the challenger does too, so
+    /// that the fault it found is judged without waiting).
+    async fn publish_own_item(
+        &mut self,
+        did: B256,
+        d: &Dispute,
+        entry: &DisputeEntry,
+    ) -> anyhow::Result<()> {
+        let (Some(leaf_data), None) = (&entry.leaf, &entry.item) else {
+            return Ok(());
+        };
+        let Some(c_entry) = self.state.commitments.get(&d.commitmentId).cloned() else {
+            return Ok(());
+        };
+        let c = Commitment::abi_decode(&c_entry.commitment)?;
+        let Ok(path) = self.bundle_path(&c, &c_entry.uri).await else {
+            return Ok(()); // no bundle: the provider must publish
+        };
+        let Ok(opened) = Opened::open(&path, &c) else {
+            return Ok(());
+        };
+        let Some(item) = opened.item(d.leafIndex)? else {
+            return Ok(());
+        };
+        let output = verbench_bundle::leaf::output_bytes(&item.output_tokens, &item.choice_logits);
+        let Some(toploc) = verbench_bundle::leaf::toploc_bytes(&item.proofs) else {
+            return Ok(());
+        };
+        let leaf = verbench_bundle::leaf::LeafV2::decode(leaf_data);
+        if leaf.is_none_or(|l| {
+            l.output_hash != verbench_bundle::keccak256(&output)
+                || l.toploc_hash != verbench_bundle::keccak256(&toploc)
+        }) {
+            return Ok(()); // the bundle's item is not the disputed leaf's: nothing to publish
+        }
+        match self
+            .send(
+                "publishItem",
+                self.game
+                    .publishItem(d.clone(), leaf_data.clone(), output.into(), toploc.into())
+                    .send(),
+            )
+            .await?
+        {
+            Sent::Ok => info!(dispute = %did, "published the disputed item on chain"),
+            Sent::Moot(why) | Sent::Refused(why) => {
+                debug!(dispute = %did, %why, "publishItem not accepted")
+            }
+        }
+        Ok(())
     }
 
     async fn operate(
@@ -104,6 +185,7 @@ impl Bot {
         did: B256,
         d: &Dispute,
         entry: DisputeEntry,
+        now: u64,
         report: &mut StepReport,
     ) -> anyhow::Result<()> {
         let Some(leaf_data) = entry.leaf.clone() else {
@@ -115,7 +197,9 @@ impl Bot {
                 if d.provider == self.me || d.challenger == self.me {
                     return Ok(()); // excluded signer: do not judge our own dispute
                 }
-                let outcome = self.verdict(d, &leaf_data).await?;
+                let Some(outcome) = self.verdict(d, &entry, &leaf_data, now).await? else {
+                    return Ok(());
+                };
                 let sig = verbench_chain::verdict::sign_verdict(
                     &self.signer,
                     self.chain_id,

@@ -72,6 +72,14 @@ impl Bot {
             IDisputeGameEvents::LeafRevealed(e) => {
                 self.update_dispute(e.disputeId, &e.dispute, Some(e.leafData));
             }
+            IDisputeGameEvents::ItemPublished(e) => {
+                // Every accepted publication hashes to the leaf's fields: the first one is kept.
+                if let Some(d) = self.state.disputes.get_mut(&e.disputeId) {
+                    if d.item.is_none() {
+                        d.item = Some((e.output, e.toploc));
+                    }
+                }
+            }
             IDisputeGameEvents::DisputeResolved(e) => {
                 // Count once: unless the stored struct already shows a final status.
                 let first = self
@@ -113,6 +121,7 @@ impl Bot {
                 leaf: None,
                 done: false,
                 attestation: None,
+                item: None,
             });
         entry.dispute = d.abi_encode().into();
         if leaf.is_some() {

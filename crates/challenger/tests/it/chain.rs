@@ -174,8 +174,9 @@ fn sampling_is_deterministic_and_follows_the_rate() {
 }
 
 /// Commits a real 4-leaf tree (bundle never published), the challenger forces a reveal, the
-/// provider reveals, and two operator bots judge "provider at fault" (bundle unavailable), swap
-/// attestations over HTTP and resolve with a quorum.
+/// provider reveals the leaf but never publishes its item, and two operator bots wait half the
+/// voting period for it, judge "provider at fault" (item withheld), swap attestations over HTTP
+/// and resolve with a quorum.
 #[tokio::test]
 async fn operators_sign_collect_and_resolve() {
     use alloy::primitives::Bytes;
@@ -264,6 +265,18 @@ async fn operators_sign_collect_and_resolve() {
         .get_receipt()
         .await
         .unwrap();
+
+    // Half the voting period passes without the item on chain.
+    let period = IDisputeGame::new(w.game, &w.provider)
+        .votingPeriod()
+        .call()
+        .await
+        .unwrap();
+    w.provider
+        .anvil_increase_time(u64::from(period) / 2 + 1)
+        .await
+        .unwrap();
+    w.provider.anvil_mine(Some(1), None).await.unwrap();
 
     // Two operator bots, each serving its attestations and polling the other.
     let la = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

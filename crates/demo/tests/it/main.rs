@@ -655,3 +655,61 @@ async fn false_challenge_is_answered_by_a_reveal_and_loses_its_bond() {
         CommitmentStatus::Finalized
     );
 }
+
+/// The data-availability attack (issue 16): a challenger disputes an honest leaf and the bundle
+/// host goes down right after. Operators judge from chain data alone (the leaf the provider
+/// reveals and the item it publishes with `publishItem`), never from the bundle, so the honest
+/// provider still wins and the challenger loses its bond.
+#[tokio::test(flavor = "multi_thread")]
+async fn bundle_host_down_during_the_dispute_does_not_convict_an_honest_provider() {
+    let s = scenario(3).await;
+    let c = s.provide(role::HONEST, None).await;
+    // The provider keeps its own copy of what it published; the host is `published-<account>`.
+    let host = s.path().join(format!("published-{}", role::HONEST));
+    let own = s.path().join("provider-own-copy");
+    std::fs::create_dir_all(&own).unwrap();
+    for f in std::fs::read_dir(&host).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, own.join(f.file_name().unwrap())).unwrap();
+    }
+    let game = s.net.game(role::CHALLENGER);
+    let (event, _) = game
+        .RootCommitted_filter()
+        .topic1(c.commitment_id.parse::<B256>().unwrap())
+        .from_block(0)
+        .query()
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    game.openDispute(event.commitment, 1)
+        .value(ether(1) / U256::from(10))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    // The host goes down as soon as the dispute is open.
+    std::fs::remove_dir_all(&host).unwrap();
+    let mut watcher = s.watcher(role::HONEST);
+    watcher.bundle_dir = own;
+    let pass = watcher.pass().await.unwrap();
+    assert_eq!(
+        (pass.revealed, pass.published),
+        (1, 1),
+        "the provider reveals leaf 1 and publishes its item: {pass:?}"
+    );
+    let mut ops = s.operators().await;
+    assert_eq!(ops.round().await.unwrap(), 1, "resolved from chain data");
+    assert_eq!(
+        s.status(&c.commitment_id).await,
+        CommitmentStatus::Active,
+        "the leaf was judged valid"
+    );
+    assert_eq!(
+        s.credit(role::HONEST).await,
+        ether(1) / U256::from(10),
+        "the challenger's bond goes to the provider"
+    );
+}
