@@ -232,6 +232,36 @@ contract GasTest is Deployers {
         );
     }
 
+    /// @dev A zero-fee task's registration (TaskSpec v2 calldata).
+    function test_gas_registerTask() public {
+        IDisputeGame.TaskSpec memory spec = defaultSpec(7);
+        bytes memory data = abi.encodeCall(game.registerTask, (spec));
+        _cool();
+        game.registerTask(spec);
+        _report("registerTask", data, vm.snapshotGasLastCall("registerTask"), 0);
+    }
+
+    /// @dev An undisputed commitment accepted after its window; the provider's credit slot is empty
+    /// (its first credit), so this is the figure's upper bound.
+    function test_gas_finalize() public {
+        bytes memory data = abi.encodeCall(game.finalize, (c));
+        vm.warp(c.challengeDeadline + 1);
+        _cool();
+        game.finalize(c);
+        _report("finalize", data, vm.snapshotGasLastCall("finalize"), 0);
+    }
+
+    /// @dev The provider withdraws its finalized bond.
+    function test_gas_withdraw() public {
+        vm.warp(c.challengeDeadline + 1);
+        game.finalize(c);
+        bytes memory data = abi.encodeCall(game.withdraw, ());
+        _cool();
+        vm.prank(provider);
+        game.withdraw();
+        _report("withdraw", data, vm.snapshotGasLastCall("withdraw"), 0);
+    }
+
     /// @dev A depth-20 tree whose leaves `first` and `first + 1` are given and whose other nodes are
     /// fixed siblings; commits it with `claimed` and returns the commitment and both proofs.
     function _commitPair(uint32 first, bytes memory a, bytes memory b, uint256 claimed)
