@@ -38,6 +38,18 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     /// @dev A provider at fault that is also an operator loses this share of its operator stake
     /// (once per commitment), on top of its commitment bond.
     uint256 private constant PROVIDER_FAULT_SLASH_WAD = 0.1e18;
+    /// @dev Share of a dispute's challenger bond paid to the operators whose verdict settled it,
+    /// whichever way (docs/protocol.md, "Fees and operator pay").
+    uint16 private constant OPERATOR_PAY_BPS = 2000;
+
+    /// @dev `CommitmentState` as stored, in one slot: its fields, then the chain of the commitment's
+    /// verdicts whose signers are not yet paid (`unpaidVerdicts`).
+    struct StoredState {
+        uint32 openDisputes;
+        CommitmentStatus status;
+        bool bondReleased;
+        bytes26 unpaidVerdicts;
+    }
 
     IOperatorSet private immutable _serviceManager;
     address private immutable _treasury;
@@ -48,7 +60,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
 
     mapping(bytes32 taskId => Task) private _tasks;
     mapping(bytes32 commitmentId => bytes32 structHash) private _commitments;
-    mapping(bytes32 commitmentId => CommitmentState) private _commitmentStates;
+    mapping(bytes32 commitmentId => StoredState) private _commitmentStates;
     mapping(bytes32 disputeId => bytes32 structHash) private _disputes;
     /// @dev An account's credit slot holds 1 + its credit once opened, 0 before: `withdraw` leaves 1,
     /// so a slot written once is never zero again, and every later credit rewrites a non-zero slot
@@ -56,6 +68,9 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     /// deployment, a challenger's when it opens a dispute (docs/protocol.md, "Gas").
     mapping(address account => uint256 onePlusWei) private _credits;
     mapping(address operator => mapping(bytes32 disputeId => bool)) private _equivocations;
+    /// @dev Written only for tasks with a fee: requester and amount in one slot (what `finalize`
+    /// reads), `cancelledAt` in the next (written by `cancelFee`).
+    mapping(bytes32 taskId => TaskFee) private _taskFees;
 
     /// @param serviceManager_ The operator set; its `disputeGame()` must be this contract.
     /// @param treasury_ Receives the part of a faulty provider's bond not paid to the challenger.
@@ -90,12 +105,13 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     // ---------------------------------------------------------------------------------------
 
     /// @inheritdoc IDisputeGame
-    function registerTask(TaskSpec calldata spec) external returns (bytes32 taskId) {
+    function registerTask(TaskSpec calldata spec) external payable returns (bytes32 taskId) {
         if (
             spec.datasetSize == 0 || spec.providerBond == 0 || spec.challengerBond == 0
                 || spec.challengeWindow == 0 || spec.generation.maxNewTokens == 0 || spec.toploc.topk == 0
-                || spec.toploc.decodeBatchingSize == 0 || spec.fee != 0
+                || spec.toploc.decodeBatchingSize == 0
         ) revert InvalidTask();
+        if (msg.value != spec.fee) revert WrongFee(msg.value, spec.fee);
         uint256 total = uint256(spec.challengeWindow) + _revealWindow + _votingPeriod;
         uint256 unbonding = _serviceManager.unbondingDelay();
         if (total > unbonding) revert WindowsExceedUnbonding(total, unbonding);
@@ -108,6 +124,38 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
             datasetSize: spec.datasetSize
         });
         emit TaskRegistered(taskId, msg.sender, spec);
+        if (spec.fee != 0) {
+            _taskFees[taskId] = TaskFee({requester: msg.sender, amount: spec.fee, cancelledAt: 0});
+            emit FeeEscrowed(taskId, msg.sender, spec.fee);
+        }
+    }
+
+    /// @inheritdoc IDisputeGame
+    function cancelFee(bytes32 taskId) external returns (uint48 refundableAfter) {
+        TaskFee storage f = _taskFees[taskId];
+        if (f.amount == 0) revert NoFee(taskId);
+        if (msg.sender != f.requester) revert NotRequester(msg.sender, f.requester);
+        if (f.cancelledAt != 0) revert FeeAlreadyCancelled(f.cancelledAt);
+        uint48 now_ = _now();
+        f.cancelledAt = now_;
+        refundableAfter = _refundableAfter(now_, _tasks[taskId].challengeWindow);
+        emit FeeCancelled(taskId, now_, refundableAfter);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function refundFee(bytes32 taskId) external {
+        TaskFee storage f = _taskFees[taskId];
+        uint96 amount = f.amount;
+        if (amount == 0) revert NoFee(taskId);
+        uint48 cancelledAt = f.cancelledAt;
+        uint48 refundableAfter =
+            cancelledAt == 0 ? 0 : _refundableAfter(cancelledAt, _tasks[taskId].challengeWindow);
+        if (cancelledAt == 0 || block.timestamp <= refundableAfter) revert FeeNotRefundable(refundableAfter);
+        // The requester stays recorded, so the slot is rewritten, never cleared.
+        f.amount = 0;
+        address requester = f.requester;
+        emit FeeRefunded(taskId, requester, amount);
+        _credit(requester, taskId, amount);
     }
 
     /// @inheritdoc IDisputeGame
@@ -154,7 +202,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     /// @inheritdoc IDisputeGame
     function finalize(Commitment calldata commitment) external {
         bytes32 cid = _loadCommitment(commitment);
-        CommitmentState memory s = _commitmentStates[cid];
+        StoredState memory s = _commitmentStates[cid];
         // A Frozen commitment (a dispute reached no quorum) is never accepted, but its bond is
         // released the same way once the window has closed with no dispute open.
         bool frozen = s.status == CommitmentStatus.Frozen && !s.bondReleased;
@@ -167,8 +215,12 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         if (!frozen) s.status = CommitmentStatus.Finalized;
         s.bondReleased = true;
         _commitmentStates[cid] = s;
-        if (!frozen) emit CommitmentFinalized(cid, commitment.provider);
-        _credit(commitment.provider, cid, commitment.bond);
+        uint256 amount = commitment.bond;
+        if (!frozen) {
+            emit CommitmentFinalized(cid, commitment.provider);
+            amount += _takeFee(commitment, cid);
+        }
+        _credit(commitment.provider, cid, amount);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -210,7 +262,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         if (_wellFormed(leafData, d.taskId, d.provider, leafIndex, d.leafCount)) {
             _disputes[disputeId] = GameIds.hash(d);
         } else {
-            _close(disputeId, d, DisputeStatus.ProviderAtFault, Cause.MalformedLeaf, 0, 0);
+            _close(disputeId, d, DisputeStatus.ProviderAtFault, Cause.MalformedLeaf, 0, 0, 0);
         }
     }
 
@@ -234,7 +286,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         if (_wellFormed(leafData, d.taskId, d.provider, d.leafIndex, d.leafCount)) {
             _disputes[did] = GameIds.hash(d);
         } else {
-            _close(did, d, DisputeStatus.ProviderAtFault, Cause.MalformedLeaf, 0, 0);
+            _close(did, d, DisputeStatus.ProviderAtFault, Cause.MalformedLeaf, 0, 0, 0);
         }
     }
 
@@ -263,7 +315,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         if (block.timestamp <= dispute.revealDeadline) {
             revert RevealDeadlineNotPassed(dispute.revealDeadline);
         }
-        _close(did, dispute, DisputeStatus.ProviderAtFault, Cause.Withheld, 0, 0);
+        _close(did, dispute, DisputeStatus.ProviderAtFault, Cause.Withheld, 0, 0, 0);
     }
 
     /// @inheritdoc IDisputeGame
@@ -277,35 +329,46 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         if (dispute.status != DisputeStatus.Voting) revert WrongDisputeStatus(dispute.status);
         if (block.timestamp > dispute.voteDeadline) revert VotingClosed(dispute.voteDeadline);
         if (outcome == Outcome.None) revert InvalidOutcome();
-        uint256 n = signers.length;
-        if (n == 0 || n != signatures.length) revert LengthMismatch();
-
-        bytes32 digest = _verdictDigest(did, dispute.leafHash, outcome);
-        uint48 snapshot = dispute.snapshot;
         uint256 stakeFor = 0;
-        address previous = address(0);
-        // Bounded by the caller's own calldata; signers are distinct operators (strictly ascending).
-        for (uint256 i; i < n; ++i) {
-            address signer = signers[i];
-            if (signer <= previous) revert SignersNotSorted(i);
-            previous = signer;
-            if (signer == dispute.provider || signer == dispute.challenger) revert ExcludedSigner(signer);
-            // slither-disable-next-line unused-return (the third value only details `err`)
-            (address recovered, ECDSA.RecoverError err,) =
-                ECDSA.tryRecover(digest, signatures[i].r, signatures[i].vs);
-            if (err != ECDSA.RecoverError.NoError || recovered != signer) revert InvalidSignature(signer);
-            // Stake at the snapshot, none if slashed since (IOperatorSet.voteWeightAt).
-            uint256 weight = _serviceManager.voteWeightAt(signer, snapshot);
-            if (weight == 0) revert NotOperator(signer);
-            stakeFor += weight;
+        // A scope of its own keeps the loop's locals off the stack for the payout below.
+        {
+            uint256 n = signers.length;
+            if (n == 0 || n != signatures.length) revert LengthMismatch();
+
+            bytes32 digest = _verdictDigest(did, dispute.leafHash, outcome);
+            uint48 snapshot = dispute.snapshot;
+            address previous = address(0);
+            // Bounded by the caller's own calldata; signers are distinct operators (strictly ascending).
+            for (uint256 i; i < n; ++i) {
+                address signer = signers[i];
+                if (signer <= previous) revert SignersNotSorted(i);
+                previous = signer;
+                if (signer == dispute.provider || signer == dispute.challenger) {
+                    revert ExcludedSigner(signer);
+                }
+                // slither-disable-next-line unused-return (the third value only details `err`)
+                (address recovered, ECDSA.RecoverError err,) =
+                    ECDSA.tryRecover(digest, signatures[i].r, signatures[i].vs);
+                if (err != ECDSA.RecoverError.NoError || recovered != signer) {
+                    revert InvalidSignature(signer);
+                }
+                // Stake at the snapshot, none if slashed since (IOperatorSet.voteWeightAt).
+                uint256 weight = _serviceManager.voteWeightAt(signer, snapshot);
+                if (weight == 0) revert NotOperator(signer);
+                stakeFor += weight;
+            }
         }
         uint256 eligible = _eligibleStake(dispute);
         if (stakeFor * BPS <= eligible * _quorumBps) revert QuorumNotReached(stakeFor, eligible);
 
+        // What `claimVerdictPay` will need to pay these signers, chained into the commitment's state
+        // by `_close` (no slot of its own: resolve stays under its gas goal).
+        bytes32 entry =
+            _verdictEntry(did, dispute.snapshot, _verdictPay(dispute.challengerBond), eligible, signers);
         DisputeStatus status = outcome == Outcome.ProviderAtFault
             ? DisputeStatus.ProviderAtFault
             : DisputeStatus.ChallengerWrong;
-        _close(did, dispute, status, Cause.Verdict, stakeFor, eligible);
+        _close(did, dispute, status, Cause.Verdict, stakeFor, eligible, entry);
     }
 
     /// @inheritdoc IDisputeGame
@@ -313,7 +376,26 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         bytes32 did = _loadDispute(dispute);
         if (dispute.status != DisputeStatus.Voting) revert WrongDisputeStatus(dispute.status);
         if (block.timestamp <= dispute.voteDeadline) revert VotingOpen(dispute.voteDeadline);
-        _close(did, dispute, DisputeStatus.Expired, Cause.NoQuorum, 0, 0);
+        _close(did, dispute, DisputeStatus.Expired, Cause.NoQuorum, 0, 0, 0);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function claimVerdictPay(bytes32 commitmentId, VerdictPay[] calldata verdicts) external {
+        StoredState storage s = _commitmentStates[commitmentId];
+        bytes26 unpaid = s.unpaidVerdicts;
+        // Bounded by the caller's own calldata; the chain check below makes it exactly the unpaid set.
+        uint256 n = verdicts.length;
+        bytes26 chain = 0;
+        for (uint256 i; i < n; ++i) {
+            VerdictPay calldata v = verdicts[i];
+            chain = _chain(chain, _verdictEntry(v.disputeId, v.snapshot, v.pay, v.stakeEligible, v.signers));
+        }
+        if (unpaid == bytes26(0) || chain != unpaid) revert VerdictPayMismatch(commitmentId);
+        // Paid once: the chain restarts empty before anything is credited.
+        s.unpaidVerdicts = bytes26(0);
+        for (uint256 i; i < n; ++i) {
+            _payVerdict(verdicts[i]);
+        }
     }
 
     /// @inheritdoc IDisputeGame
@@ -404,7 +486,23 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
 
     /// @inheritdoc IDisputeGame
     function commitmentState(bytes32 commitmentId) external view returns (CommitmentState memory) {
-        return _commitmentStates[commitmentId];
+        StoredState storage s = _commitmentStates[commitmentId];
+        return CommitmentState({openDisputes: s.openDisputes, status: s.status, bondReleased: s.bondReleased});
+    }
+
+    /// @inheritdoc IDisputeGame
+    function unpaidVerdicts(bytes32 commitmentId) external view returns (bytes32) {
+        return bytes32(_commitmentStates[commitmentId].unpaidVerdicts);
+    }
+
+    /// @inheritdoc IDisputeGame
+    function taskFee(bytes32 taskId) external view returns (TaskFee memory) {
+        return _taskFees[taskId];
+    }
+
+    /// @inheritdoc IDisputeGame
+    function operatorPayBps() external pure returns (uint16) {
+        return OPERATOR_PAY_BPS;
     }
 
     /// @inheritdoc IDisputeGame
@@ -471,7 +569,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         returns (bytes32 disputeId, Dispute memory d)
     {
         bytes32 cid = _loadCommitment(commitment);
-        CommitmentState storage s = _commitmentStates[cid];
+        StoredState storage s = _commitmentStates[cid];
         // A Frozen commitment stays disputable for the rest of its window: an expired dispute
         // (no quorum) must not shield the other leaves from challengers.
         if (s.status != CommitmentStatus.Active && s.status != CommitmentStatus.Frozen) {
@@ -507,23 +605,33 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     }
 
     /// @dev Ends a dispute: pays by credit, updates the commitment, stores the final dispute hash.
+    /// A verdict (`cause == Verdict`) sets its signers' pay aside and chains `entry` (what
+    /// `claimVerdictPay` needs to pay them) into the commitment's unpaid verdicts.
     function _close(
         bytes32 did,
         Dispute memory d,
         DisputeStatus status,
         Cause cause,
         uint256 stakeFor,
-        uint256 eligible
+        uint256 eligible,
+        bytes32 entry
     ) private {
         bytes32 cid = d.commitmentId;
-        CommitmentState memory s = _commitmentStates[cid];
+        StoredState memory s = _commitmentStates[cid];
         // This dispute was counted when it opened and is closed exactly once.
         unchecked {
             s.openDisputes -= 1;
         }
+        // Only a verdict pays operators: no vote was needed for a withheld or malformed leaf.
+        uint256 pay = 0;
+        if (cause == Cause.Verdict) {
+            pay = _verdictPay(d.challengerBond);
+            s.unpaidVerdicts = _chain(s.unpaidVerdicts, entry);
+        }
         bool slashProvider = false;
         if (status == DisputeStatus.ProviderAtFault) {
             uint256 reward = d.challengerBond;
+            uint256 toTreasury = 0;
             if (!s.bondReleased) {
                 s.bondReleased = true;
                 slashProvider = true;
@@ -531,17 +639,32 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
                 reward += share;
                 // share <= providerBond because _challengerShareBps < BPS.
                 unchecked {
-                    _credit(_treasury, did, d.providerBond - share);
+                    toTreasury = d.providerBond - share;
                 }
             }
+            // The loser pays the verdict: out of the provider bond's treasury part, and out of the
+            // challenger's reward only for what that part lacks (a bond already paid out by an earlier
+            // fault, or a provider bond too small). pay <= challengerBond <= reward, so nothing wraps.
+            unchecked {
+                if (toTreasury >= pay) {
+                    toTreasury -= pay;
+                } else {
+                    reward -= pay - toTreasury;
+                    toTreasury = 0;
+                }
+            }
+            _credit(_treasury, did, toTreasury);
             _credit(d.challenger, did, reward);
             if (s.status != CommitmentStatus.Rejected) {
                 s.status = CommitmentStatus.Rejected;
                 emit CommitmentRejected(cid, did);
             }
         } else if (status == DisputeStatus.ChallengerWrong) {
-            // The challenger bond also pays the provider back for revealing.
-            _credit(d.provider, did, d.challengerBond);
+            // The challenger bond pays the verdict and, for the rest, the provider back for revealing;
+            // pay < challengerBond (OPERATOR_PAY_BPS < BPS).
+            unchecked {
+                _credit(d.provider, did, d.challengerBond - pay);
+            }
         } else {
             // No verdict was submitted in time. The challenger bond is not refunded: it goes to the
             // treasury. A refund let a griefer dispute an honest leaf for free whenever nobody sent
@@ -565,6 +688,103 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
                 _serviceManager.slash(d.provider, PROVIDER_FAULT_SLASH_WAD, "verbench: provider at fault");
             if (amount != 0) emit ProviderStakeSlashed(did, d.provider, amount);
         }
+    }
+
+    /// @dev Credits one verdict's signers `pay * weight / stakeEligible` each (their vote weight now,
+    /// at most what it was when they voted: none if slashed since) and the treasury the rest.
+    function _payVerdict(VerdictPay calldata v) private {
+        uint256 pay = v.pay;
+        uint256 paid = 0;
+        uint256 m = v.signers.length;
+        // Bounded by the signers `resolve` counted (the caller's calldata there).
+        for (uint256 j; j < m; ++j) {
+            address signer = v.signers[j];
+            uint256 amount = pay * _serviceManager.voteWeightAt(signer, v.snapshot) / v.stakeEligible;
+            // Distinct signers' weights sum to at most the eligible stake, so this never binds; it
+            // keeps the pay within what was set aside whatever the operator set answers.
+            if (amount > pay - paid) amount = pay - paid;
+            paid += amount;
+            _credit(signer, v.disputeId, amount);
+        }
+        emit VerdictPayClaimed(v.disputeId, paid, pay - paid);
+        _credit(_treasury, v.disputeId, pay - paid);
+    }
+
+    /// @dev The fee `commitment` earns now that it is accepted (0 if none), taken out of escrow.
+    function _takeFee(Commitment calldata commitment, bytes32 cid) private returns (uint256 fee) {
+        bytes32 taskId = commitment.taskId;
+        TaskFee storage f = _taskFees[taskId];
+        fee = f.amount;
+        if (fee == 0) return 0;
+        uint48 cancelledAt = f.cancelledAt;
+        if (cancelledAt != 0) {
+            uint32 window = _tasks[taskId].challengeWindow;
+            // challengeDeadline = commit time + window (set by `commit`), so this cannot underflow.
+            uint256 committedAt;
+            unchecked {
+                committedAt = commitment.challengeDeadline - window;
+            }
+            if (committedAt > cancelledAt || block.timestamp > _refundableAfter(cancelledAt, window)) {
+                return 0;
+            }
+        }
+        // The requester stays recorded, so the slot is rewritten, never cleared.
+        f.amount = 0;
+        emit FeePaid(taskId, cid, commitment.provider, fee);
+    }
+
+    /// @dev The last second a commitment made at `cancelledAt` can still earn its task's fee: its last
+    /// verdict (challenge window + reveal window + voting period) plus one reveal window to finalize.
+    function _refundableAfter(uint48 cancelledAt, uint32 challengeWindow) private view returns (uint48) {
+        return cancelledAt + challengeWindow + _revealWindow + _votingPeriod + _revealWindow;
+    }
+
+    /// @dev A verdict's entry in its commitment's unpaid-verdict chain (`unpaidVerdicts`):
+    /// keccak256(abi.encode(did, snapshot, pay, eligible, keccak256(abi.encodePacked(signers)))), in
+    /// assembly because the compiler's copy of a calldata array costs ~1.5k gas in `resolve`. The
+    /// signers' words are hashed as they are in calldata, which is their abi.encodePacked form once
+    /// clean; a dirty one makes `resolve` and `_payVerdict` revert when they read it.
+    function _verdictEntry(
+        bytes32 did,
+        uint48 snapshot,
+        uint256 pay,
+        uint256 eligible,
+        address[] calldata signers
+    ) private pure returns (bytes32 entry) {
+        assembly ("memory-safe") {
+            // Scratch memory past the free memory pointer, not allocated: nothing is kept there.
+            let m := mload(0x40)
+            let len := shl(5, signers.length)
+            calldatacopy(m, signers.offset, len)
+            let signersHash := keccak256(m, len)
+            mstore(m, did)
+            mstore(add(m, 0x20), and(snapshot, 0xffffffffffff))
+            mstore(add(m, 0x40), pay)
+            mstore(add(m, 0x60), eligible)
+            mstore(add(m, 0x80), signersHash)
+            entry := keccak256(m, 0xa0)
+        }
+    }
+
+    /// @dev The unpaid-verdict chain after `entry`: the first 26 bytes of keccak256(abi.encode(previous,
+    /// entry)), `previous` left-aligned in 32 bytes.
+    function _chain(bytes26 previous, bytes32 entry) private pure returns (bytes26 next) {
+        bytes32 h;
+        assembly ("memory-safe") {
+            // The scratch space (0x00-0x3f) holds the two words being hashed. A bytes26 is left-aligned
+            // and its low 6 bytes need not be clean in assembly: clear them.
+            mstore(0x00, and(previous, not(0xffffffffffff)))
+            mstore(0x20, entry)
+            h := keccak256(0x00, 0x40)
+        }
+        // The truncation is the chain's definition: its first 26 bytes share the slot with the state.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        next = bytes26(h);
+    }
+
+    /// @dev What a verdict's signers are paid: OPERATOR_PAY_BPS of the challenger bond.
+    function _verdictPay(uint96 challengerBond) private pure returns (uint256) {
+        return uint256(challengerBond) * OPERATOR_PAY_BPS / BPS;
     }
 
     function _credit(address account, bytes32 ref, uint256 amount) private {
@@ -643,7 +863,7 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     function _rejectForScore(Commitment calldata c, bytes32 cid, ScoreFault fault, uint32 at) private {
         address provider = c.provider;
         uint96 bond = c.bond;
-        CommitmentState memory s = _commitmentStates[cid];
+        StoredState memory s = _commitmentStates[cid];
         s.status = CommitmentStatus.Rejected;
         // Within the window an Active or Frozen commitment still holds its bond; the check keeps the
         // payout exactly-once even so.

@@ -284,6 +284,135 @@ contract GasTest is Deployers {
         );
     }
 
+    /// @dev A zero-fee task's registration (TaskSpec v2 calldata).
+    function test_gas_registerTask() public {
+        IDisputeGame.TaskSpec memory spec = defaultSpec(7);
+        bytes memory data = abi.encodeCall(game.registerTask, (spec));
+        _cool();
+        game.registerTask(spec);
+        _report("registerTask", data, vm.snapshotGasLastCall("registerTask"), 0);
+    }
+
+    /// @dev An undisputed commitment accepted after its window; the provider's credit slot is empty
+    /// (its first credit), so this is the figure's upper bound.
+    function test_gas_finalize() public {
+        bytes memory data = abi.encodeCall(game.finalize, (c));
+        vm.warp(c.challengeDeadline + 1);
+        _cool();
+        game.finalize(c);
+        _report("finalize", data, vm.snapshotGasLastCall("finalize"), 0);
+    }
+
+    /// @dev The provider withdraws its finalized bond.
+    function test_gas_withdraw() public {
+        vm.warp(c.challengeDeadline + 1);
+        game.finalize(c);
+        bytes memory data = abi.encodeCall(game.withdraw, ());
+        _cool();
+        vm.prank(provider);
+        game.withdraw();
+        _report("withdraw", data, vm.snapshotGasLastCall("withdraw"), 0);
+    }
+
+    /// @dev A task whose requester escrows a fee: its escrow slot is written from zero.
+    function test_gas_registerTaskWithFee() public {
+        IDisputeGame.TaskSpec memory spec = defaultSpec(7);
+        spec.fee = 1 ether;
+        bytes memory data = abi.encodeCall(game.registerTask, (spec));
+        _cool();
+        game.registerTask{value: 1 ether}(spec);
+        _report("registerTask with a fee", data, vm.snapshotGasLastCall("registerTask with fee"), 0);
+    }
+
+    /// @dev finalize on a task with a fee: the provider is credited bond + fee, the escrow rewritten.
+    function test_gas_finalizeWithFee() public {
+        IDisputeGame.TaskSpec memory spec = defaultSpec(BIG);
+        spec.fee = 1 ether;
+        bytes32 t = game.registerTask{value: 1 ether}(spec);
+        (, IDisputeGame.Commitment memory fc) = commitAs(provider, t, keccak256("fee root"), BIG);
+        bytes memory data = abi.encodeCall(game.finalize, (fc));
+        vm.warp(fc.challengeDeadline + 1);
+        _cool();
+        game.finalize(fc);
+        _report("finalize with a fee", data, vm.snapshotGasLastCall("finalize with fee"), 0);
+    }
+
+    function test_gas_cancelFee() public {
+        IDisputeGame.TaskSpec memory spec = defaultSpec(7);
+        spec.fee = 1 ether;
+        bytes32 t = game.registerTask{value: 1 ether}(spec);
+        bytes memory data = abi.encodeCall(game.cancelFee, (t));
+        _cool();
+        game.cancelFee(t);
+        _report("cancelFee", data, vm.snapshotGasLastCall("cancelFee"), 0);
+    }
+
+    /// @dev The refund credits the requester, whose credit slot is empty here (upper bound).
+    function test_gas_refundFee() public {
+        IDisputeGame.TaskSpec memory spec = defaultSpec(7);
+        spec.fee = 1 ether;
+        bytes32 t = game.registerTask{value: 1 ether}(spec);
+        uint48 at = game.cancelFee(t);
+        bytes memory data = abi.encodeCall(game.refundFee, (t));
+        vm.warp(uint256(at) + 1);
+        _cool();
+        game.refundFee(t);
+        _report("refundFee", data, vm.snapshotGasLastCall("refundFee"), 0);
+    }
+
+    /// @dev Paying a 3-signature verdict: three operator credits (their slots empty here, the upper
+    /// bound: each later claim rewrites them for ~17k less each) and the treasury's rest.
+    function test_gas_claimVerdictPayThreeSigners() public {
+        IDisputeGame.Dispute memory d = _openVotingDispute();
+        bytes32 did = game.disputeIdOf(cid, INDEX);
+        d = resolveWith(d, did, IDisputeGame.Outcome.ProviderAtFault, 3);
+        IDisputeGame.VerdictPay[] memory vs = new IDisputeGame.VerdictPay[](1);
+        vs[0] = verdictPayOf(d, did, 3, 40 ether);
+        bytes memory data = abi.encodeCall(game.claimVerdictPay, (cid, vs));
+        _cool();
+        game.claimVerdictPay(cid, vs);
+        _report(
+            "claimVerdictPay, 3 signers, first credit of each",
+            data,
+            vm.snapshotGasLastCall("claimVerdictPay 3 signers"),
+            0
+        );
+    }
+
+    /// @dev The same for operators paid before (their credit slots open): what a claim usually costs.
+    function test_gas_claimVerdictPayThreeSignersRepeat() public {
+        // An earlier verdict on another commitment, claimed: the operators' slots are open.
+        vm.prank(challenger);
+        game.openDisputeWithLeaf{value: CHALLENGER_BOND}(stepC, INDEX - 1, stepA, stepProofA);
+        IDisputeGame.Dispute memory e = expectedDispute(stepC, _cidOf(stepC), challenger, INDEX - 1);
+        e.leafHash = Merkle.hashLeaf(stepA);
+        e.voteDeadline = uint48(block.timestamp) + VOTING_PERIOD;
+        e.status = IDisputeGame.DisputeStatus.Voting;
+        bytes32 eid = game.disputeIdOf(_cidOf(stepC), INDEX - 1);
+        e = resolveWith(e, eid, IDisputeGame.Outcome.ProviderAtFault, 3);
+        IDisputeGame.VerdictPay[] memory vs = new IDisputeGame.VerdictPay[](1);
+        vs[0] = verdictPayOf(e, eid, 3, 40 ether);
+        game.claimVerdictPay(_cidOf(stepC), vs);
+
+        IDisputeGame.Dispute memory d = _openVotingDispute();
+        bytes32 did = game.disputeIdOf(cid, INDEX);
+        d = resolveWith(d, did, IDisputeGame.Outcome.ProviderAtFault, 3);
+        vs[0] = verdictPayOf(d, did, 3, 40 ether);
+        bytes memory data = abi.encodeCall(game.claimVerdictPay, (cid, vs));
+        _cool();
+        game.claimVerdictPay(cid, vs);
+        _report(
+            "claimVerdictPay, 3 signers paid before",
+            data,
+            vm.snapshotGasLastCall("claimVerdictPay 3 signers repeat"),
+            0
+        );
+    }
+
+    function _cidOf(IDisputeGame.Commitment memory x) internal view returns (bytes32) {
+        return game.commitmentIdOf(x.taskId, x.provider, x.root, x.leafCount);
+    }
+
     /// @dev A depth-20 tree whose leaves `first` and `first + 1` are given and whose other nodes are
     /// fixed siblings; commits it with `claimed` and returns the commitment and both proofs.
     function _commitPair(uint32 first, bytes memory a, bytes memory b, uint256 claimed)

@@ -33,6 +33,18 @@ contract MaliciousReceiver {
         _game.withdraw();
     }
 
+    function registerTask(IDisputeGame.TaskSpec calldata spec) external payable returns (bytes32) {
+        return _game.registerTask{value: msg.value}(spec);
+    }
+
+    function cancelFee(bytes32 taskId) external {
+        _game.cancelFee(taskId);
+    }
+
+    function commit(bytes32 taskId, bytes32 root, uint32 n) external payable {
+        _game.commit{value: msg.value}(taskId, root, n, keccak256("bundle"), 1, type(uint256).max, "");
+    }
+
     function register() external payable {
         _sm.registerOperator{value: msg.value}();
     }
@@ -110,6 +122,65 @@ contract ReentrancyTest is Deployers {
         vm.expectRevert();
         attacker.withdraw();
         vm.assertEq(game.credit(address(attacker)), owed, "credit kept");
+    }
+
+    /// @dev A requester that re-enters on its fee refund is refunded once.
+    function test_withdraw_reentrantRequesterIsRefundedOnce() public {
+        IDisputeGame.TaskSpec memory spec = defaultSpec(DATASET_SIZE);
+        spec.fee = 3 ether;
+        bytes32 taskId = attacker.registerTask{value: 3 ether}(spec);
+        attacker.cancelFee(taskId);
+        vm.warp(block.timestamp + CHALLENGE_WINDOW + 2 * REVEAL_WINDOW + VOTING_PERIOD + 1);
+        game.refundFee(taskId);
+        vm.assertEq(game.credit(address(attacker)), 3 ether, "refund credited");
+        uint256 gameBefore = address(game).balance;
+        uint256 before = address(attacker).balance;
+        attacker.setSwallow(true);
+        attacker.withdraw();
+        vm.assertEq(attacker.reentrySuccesses(), 0, "no re-entry succeeded");
+        vm.assertEq(address(attacker).balance, before + 3 ether, "refunded once");
+        vm.assertEq(address(game).balance, gameBefore - 3 ether, "nothing else left the game");
+        vm.expectRevert(abi.encodeWithSelector(IDisputeGame.NoFee.selector, taskId));
+        game.refundFee(taskId);
+    }
+
+    /// @dev A provider that re-enters when it withdraws its bond and fee is paid once.
+    function test_withdraw_reentrantProviderIsPaidItsFeeOnce() public {
+        IDisputeGame.TaskSpec memory spec = defaultSpec(DATASET_SIZE);
+        spec.fee = 3 ether;
+        vm.deal(address(this), 3 ether + PROVIDER_BOND);
+        bytes32 taskId = game.registerTask{value: 3 ether}(spec);
+        bytes32 root = buildTree(taskId, address(attacker), DATASET_SIZE, 5);
+        attacker.commit{value: PROVIDER_BOND}(taskId, root, DATASET_SIZE);
+        IDisputeGame.Commitment memory ac = IDisputeGame.Commitment({
+            taskId: taskId,
+            provider: address(attacker),
+            root: root,
+            leafCount: DATASET_SIZE,
+            bond: PROVIDER_BOND,
+            challengeDeadline: uint48(block.timestamp) + CHALLENGE_WINDOW,
+            bundleHash: keccak256("bundle"),
+            bundleSize: 1,
+            claimedScore: type(uint256).max
+        });
+        vm.warp(ac.challengeDeadline + 1);
+        game.finalize(ac);
+        uint256 owed = game.credit(address(attacker));
+        vm.assertEq(owed, PROVIDER_BOND + 3 ether, "bond + fee");
+        uint256 gameBefore = address(game).balance;
+        uint256 before = address(attacker).balance;
+        attacker.setSwallow(true);
+        attacker.withdraw();
+        vm.assertEq(attacker.reentrySuccesses(), 0, "no re-entry succeeded");
+        vm.assertEq(address(attacker).balance, before + owed, "paid once");
+        vm.assertEq(address(game).balance, gameBefore - owed, "nothing else left the game");
+        // Finalizing again pays nothing.
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDisputeGame.CommitmentNotActive.selector, IDisputeGame.CommitmentStatus.Finalized
+            )
+        );
+        game.finalize(ac);
     }
 
     function test_withdrawStake_reentrantOperatorIsPaidOnce() public {

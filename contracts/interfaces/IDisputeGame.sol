@@ -6,7 +6,9 @@ pragma solidity ^0.8.24;
 /// docs/protocol.md). A task fixes what is computed and how it is judged; a provider commits the
 /// Merkle root over one leaf per dataset item with a bond; during the challenge window anyone may
 /// dispute ONE leaf with a challenger bond; the AVS's operators recompute that leaf off chain and
-/// sign an EIP-712 verdict, which anyone submits; the loser's bond is paid out by pull.
+/// sign an EIP-712 verdict, which anyone submits; the loser's bond is paid out by pull. A task may
+/// carry a fee, escrowed by its requester, that the first accepted result earns; the operators
+/// whose signatures settled a dispute are paid from the loser's bond ("Fees and operator pay").
 /// All times are unix timestamps (seconds). Self-contained: read by Rust's `sol!`.
 interface IDisputeGame {
     // ---------------------------------------------------------------------------------------
@@ -49,7 +51,8 @@ interface IDisputeGame {
     /// @param challengerBond Exact bond a challenger posts with each dispute (wei, > 0); it must cover
     /// a provider's cost of revealing a leaf.
     /// @param challengeWindow Seconds after a commitment during which its leaves can be disputed.
-    /// @param fee Reserved for a per-commitment fee; must be 0 (registerTask reverts otherwise).
+    /// @param fee Wei the requester escrows with `registerTask` (`msg.value == fee`); paid to the provider
+    /// of the first commitment on the task that finalizes while the offer holds (0: no fee).
     struct TaskSpec {
         bytes32 modelHash;
         bytes32 manifestHash;
@@ -99,7 +102,8 @@ interface IDisputeGame {
         Frozen
     }
 
-    /// @notice A commitment's mutable state (one slot, written on disputes and finalization).
+    /// @notice A commitment's mutable state (one slot, written on disputes and finalization; the slot
+    /// also holds the commitment's unpaid-verdict chain, read with `unpaidVerdicts`).
     struct CommitmentState {
         uint32 openDisputes;
         CommitmentStatus status;
@@ -174,6 +178,27 @@ interface IDisputeGame {
         bytes32 disputeId;
         bytes32 leafHash;
         Outcome outcome;
+    }
+
+    /// @notice A task's fee escrow. `amount` is what is still owed (0 once paid to a provider or refunded
+    /// to `requester`); `cancelledAt` is 0 while the offer holds, else the second the requester
+    /// withdrew it: commitments made after it no longer earn the fee. All zero for a task without one.
+    struct TaskFee {
+        address requester;
+        uint96 amount;
+        uint48 cancelledAt;
+    }
+
+    /// @notice A settled verdict whose signers are owed their pay, as `claimVerdictPay` takes it
+    /// (docs/protocol.md, "Fees and operator pay"). Every field is what `resolve` had: the dispute's
+    /// id and snapshot, the wei set aside (`challengerBond * operatorPayBps / 10000`), the eligible
+    /// stake of its quorum check and the signers it counted, in the order given.
+    struct VerdictPay {
+        bytes32 disputeId;
+        uint48 snapshot;
+        uint256 pay;
+        uint256 stakeEligible;
+        address[] signers;
     }
 
     /// @notice A compact ECDSA signature (EIP-2098): r and (s | yParity << 255).
@@ -253,6 +278,20 @@ interface IDisputeGame {
     /// @notice Emitted when a provider at fault was also an operator and lost `amount` of its
     /// operator stake (in the service manager's unit) on top of its commitment bond.
     event ProviderStakeSlashed(bytes32 indexed disputeId, address indexed provider, uint256 amount);
+    /// @notice Emitted when a task's requester escrowed its fee at registration.
+    event FeeEscrowed(bytes32 indexed taskId, address indexed requester, uint256 amount);
+    /// @notice Emitted when the requester withdrew its fee offer: commitments made after `cancelledAt`
+    /// do not earn it, and it is refundable after `refundableAfter`.
+    event FeeCancelled(bytes32 indexed taskId, uint48 cancelledAt, uint48 refundableAfter);
+    /// @notice Emitted when a finalized commitment earned its task's fee (credited with its bond).
+    event FeePaid(
+        bytes32 indexed taskId, bytes32 indexed commitmentId, address indexed provider, uint256 amount
+    );
+    /// @notice Emitted when an unearned fee was credited back to its requester.
+    event FeeRefunded(bytes32 indexed taskId, address indexed requester, uint256 amount);
+    /// @notice Emitted when a verdict's pay was distributed: `toSigners` to the signers it counted (one
+    /// `Credited` each), the rest (stake that did not sign, rounding) to the treasury.
+    event VerdictPayClaimed(bytes32 indexed disputeId, uint256 toSigners, uint256 toTreasury);
     /// @notice Emitted when an operator was slashed for signing two verdicts on one dispute.
     event EquivocationSlashed(
         address indexed operator, bytes32 indexed disputeId, address indexed reporter, uint256 amount
@@ -264,8 +303,7 @@ interface IDisputeGame {
 
     /// @notice Thrown when a constructor argument is out of range.
     error InvalidParameter();
-    /// @notice Thrown when a task spec has a zero size, bond or window, invalid TOPLOC parameters, or a
-    /// nonzero fee (reserved).
+    /// @notice Thrown when a task spec has a zero size, bond or window, or invalid TOPLOC parameters.
     error InvalidTask();
     /// @notice Thrown when a task's challenge window plus the reveal and voting periods exceed the
     /// operators' unbonding delay (operators could leave before a dispute ends).
@@ -344,14 +382,37 @@ interface IDisputeGame {
     error NotEquivocation();
     /// @notice Thrown when an operator's equivocation on a dispute was already punished.
     error EquivocationAlreadyReported(address operator, bytes32 disputeId);
+    /// @notice Thrown when `registerTask`'s msg.value is not the spec's fee.
+    error WrongFee(uint256 sent, uint256 required);
+    /// @notice Thrown when anyone but the task's requester cancels its fee offer.
+    error NotRequester(address caller, address requester);
+    /// @notice Thrown when a task has no fee left in escrow (none, paid, or refunded).
+    error NoFee(bytes32 taskId);
+    /// @notice Thrown when cancelling a fee offer that was already cancelled.
+    error FeeAlreadyCancelled(uint48 cancelledAt);
+    /// @notice Thrown when refunding a fee whose offer still holds (`refundableAfter == 0`) or before
+    /// `refundableAfter`, while a commitment made before the cancellation may still earn it.
+    error FeeNotRefundable(uint48 refundableAfter);
+    /// @notice Thrown when the verdicts given to `claimVerdictPay` are not the commitment's unpaid ones.
+    error VerdictPayMismatch(bytes32 commitmentId);
 
     // ---------------------------------------------------------------------------------------
     // Tasks and commitments
     // ---------------------------------------------------------------------------------------
 
-    /// @notice Registers a task (permissionless). Reverts if its windows do not fit in the
-    /// operators' unbonding delay.
-    function registerTask(TaskSpec calldata spec) external returns (bytes32 taskId);
+    /// @notice Registers a task (permissionless) with `msg.value == spec.fee`, escrowed with the caller
+    /// as the requester. Reverts if its windows do not fit in the operators' unbonding delay.
+    function registerTask(TaskSpec calldata spec) external payable returns (bytes32 taskId);
+
+    /// @notice Withdraws the caller's fee offer on `taskId` (requester only): commitments made after this
+    /// second do not earn it; the fee is refundable once those made before it can no longer finalize.
+    /// @return refundableAfter The last second a commitment made before now can still earn the fee:
+    /// now + challengeWindow + revealWindow + votingPeriod + revealWindow.
+    function cancelFee(bytes32 taskId) external returns (uint48 refundableAfter);
+
+    /// @notice Credits a cancelled, unearned fee back to its requester after `refundableAfter`
+    /// (anyone may call).
+    function refundFee(bytes32 taskId) external;
 
     /// @notice Commits a result for `taskId` with `msg.value == providerBond`. A provider with
     /// operator stake must keep all of it slashable until the last second a verdict on this
@@ -371,8 +432,10 @@ interface IDisputeGame {
     ) external payable returns (bytes32 commitmentId);
 
     /// @notice Accepts an undisputed commitment after its challenge window (anyone may call); the
-    /// provider's bond becomes withdrawable. On a Frozen commitment it only releases the bond (once,
-    /// after the window, with no dispute open); the commitment stays Frozen.
+    /// provider's bond becomes withdrawable, with the task's fee if it is still in escrow and this
+    /// commitment may earn it (made while the offer held, finalized by its `refundableAfter`). On a
+    /// Frozen commitment it only releases the bond (once, after the window, with no dispute open);
+    /// the commitment stays Frozen and earns no fee.
     function finalize(Commitment calldata commitment) external;
 
     // ---------------------------------------------------------------------------------------
@@ -429,6 +492,12 @@ interface IDisputeGame {
     /// the commitment (never accepted; still disputable until its window closes; its bond is released
     /// by `finalize` after the window).
     function expire(Dispute calldata dispute) external;
+
+    /// @notice Pays the signers of every verdict on `commitmentId` not yet paid (anyone may call), all at
+    /// once: `verdicts` must be exactly those, oldest first, as `unpaidVerdicts` chains them. Each
+    /// signer is credited `pay * voteWeightAt(signer, snapshot) / stakeEligible`, the rest of each
+    /// `pay` goes to the treasury.
+    function claimVerdictPay(bytes32 commitmentId, VerdictPay[] calldata verdicts) external;
 
     /// @notice Slashes an operator that signed two different verdicts on one dispute (anyone may call).
     function reportEquivocation(
@@ -490,6 +559,18 @@ interface IDisputeGame {
 
     /// @notice Merkle leaf hash of abi.encode(leaf).
     function leafHashOf(LeafV2 calldata leaf) external pure returns (bytes32);
+
+    /// @notice A task's fee escrow (all zero for a task without a fee).
+    function taskFee(bytes32 taskId) external view returns (TaskFee memory);
+
+    /// @notice The chain of a commitment's verdicts whose signers are not yet paid (0 when none):
+    /// after each verdict, the first 26 bytes of keccak256(abi.encode(previous, entry)), where
+    /// previous is this value and entry = keccak256(abi.encode(disputeId, snapshot, pay,
+    /// stakeEligible, keccak256(abi.encodePacked(signers)))); returned left-aligned.
+    function unpaidVerdicts(bytes32 commitmentId) external view returns (bytes32);
+
+    /// @notice Share of a settled dispute's challenger bond paid to the verdict's signers, in basis points.
+    function operatorPayBps() external pure returns (uint16);
 
     /// @notice Withdrawable wei of `account`.
     function credit(address account) external view returns (uint256);

@@ -18,14 +18,18 @@ contract ForceSender {
     }
 }
 
-/// @notice Drives the game with actors: two providers, two challengers, four operators, an attacker.
-/// Tracks ghost values the invariants compare against the contracts.
+/// @notice Drives the game with actors: two providers, two challengers, four operators, an attacker,
+/// and a requester whose task carries a fee. Tracks ghost values the invariants compare against the
+/// contracts.
 contract GameHandler is Test {
     uint32 internal constant N = 4;
 
     DisputeGame internal immutable game;
     ServiceManager internal immutable sm;
     bytes32 internal immutable taskId;
+    /// @dev A second task, with a fee the requester escrowed in setUp.
+    bytes32 public immutable feeTaskId;
+    address public immutable requester;
     address internal immutable treasury;
 
     address[] public providers;
@@ -48,6 +52,11 @@ contract GameHandler is Test {
         bool closed;
     }
 
+    /// @dev A verdict whose signers are not yet paid, as `claimVerdictPay` takes it.
+    mapping(bytes32 cid => IDisputeGame.VerdictPay[]) internal _unpaid;
+    /// @dev The signers of the `resolve` in flight (read back when its DisputeResolved is absorbed).
+    address[] internal _lastSigners;
+
     Com[] internal _coms;
     Dis[] internal _dis;
     mapping(bytes32 cid => bytes[]) internal _data;
@@ -62,6 +71,10 @@ contract GameHandler is Test {
     uint256 public ghostVoteExcess; // > 0 if a vote ever counted more than the checkpoint
     uint256 public ghostReplaySucceeded; // > 0 if a closed dispute ever changed
     uint256 public ghostHonestRejected; // > 0 if a score proof ever rejected consistent scores
+    uint256 public ghostFeesHeld; // escrowed fees not yet paid or refunded
+    uint256 public ghostFeeSettlements; // FeePaid + FeeRefunded events (at most one per task)
+    uint256 public ghostOperatorPayHeld; // verdict pay set aside, not yet claimed
+    mapping(bytes32 disputeId => bool) public ghostPayClaimed;
     uint256 public calls;
     /// @dev Successful actions by kind, to show the runs reach every path (see afterInvariant).
     mapping(bytes32 kind => uint256) public hits;
@@ -72,11 +85,18 @@ contract GameHandler is Test {
         bytes32 taskId_,
         address treasury_,
         address[] memory operators_,
-        uint256[] memory keys_
+        uint256[] memory keys_,
+        bytes32 feeTaskId_,
+        address requester_,
+        uint256 fee
     ) {
         game = game_;
         sm = sm_;
         taskId = taskId_;
+        feeTaskId = feeTaskId_;
+        requester = requester_;
+        ghostDeposited = fee;
+        ghostFeesHeld = fee;
         treasury = treasury_;
         operators = operators_;
         operatorKeys = keys_;
@@ -111,7 +131,8 @@ contract GameHandler is Test {
     }
 
     function actors() public view returns (address[] memory a) {
-        a = new address[](10);
+        a = new address[](11);
+        a[10] = requester;
         a[0] = providers[0];
         a[1] = providers[1];
         a[2] = challengers[0];
@@ -127,11 +148,17 @@ contract GameHandler is Test {
     // Actions
     // ---------------------------------------------------------------------------------------
 
+    function unpaidCount(bytes32 cid) external view returns (uint256) {
+        return _unpaid[cid].length;
+    }
+
     /// @dev mode % 4: 0 honest, 1 a malformed leaf (index 7 at position 1), 2 an inflated claimed
-    /// score (100% over leaves that say 37.5%), 3 a broken running sum at leaf 2.
+    /// score (100% over leaves that say 37.5%), 3 a broken running sum at leaf 2. An odd `salt`
+    /// commits to the task with a fee.
     function commit(uint256 who, uint256 salt, uint256 mode) external {
         ++calls;
         mode %= 4;
+        bytes32 tid = salt % 2 == 1 ? feeTaskId : taskId;
         address p = who % 5 == 4 ? attacker : providers[who % 2];
         bytes32[] memory leaves = new bytes32[](N);
         bytes[] memory data = new bytes[](N);
@@ -142,7 +169,7 @@ contract GameHandler is Test {
             data[i] = abi.encode(
                 IDisputeGame.LeafV2({
                     version: 2,
-                    taskId: taskId,
+                    taskId: tid,
                     provider: p,
                     index: mode == 1 && i == 1 ? 7 : i,
                     leafCount: N,
@@ -158,21 +185,21 @@ contract GameHandler is Test {
         // Honest claim: floor(1.5e18 / 4).
         uint256 claimed = mode == 2 ? 1e18 : 0.375e18;
         bytes32 root = MerkleBuilder.root(leaves);
-        uint96 bond = game.task(taskId).providerBond;
+        uint96 bond = game.task(tid).providerBond;
         vm.prank(p);
-        try game.commit{value: bond}(taskId, root, N, bytes32(salt), 1, claimed, "") returns (bytes32 cid) {
+        try game.commit{value: bond}(tid, root, N, bytes32(salt), 1, claimed, "") returns (bytes32 cid) {
             ghostDeposited += bond;
             ghostBondsHeld += bond;
             Com storage s = _coms.push();
             s.id = cid;
             s.honest = mode == 0;
             s.c = IDisputeGame.Commitment({
-                taskId: taskId,
+                taskId: tid,
                 provider: p,
                 root: root,
                 leafCount: N,
                 bond: bond,
-                challengeDeadline: uint48(block.timestamp) + game.task(taskId).challengeWindow,
+                challengeDeadline: uint48(block.timestamp) + game.task(tid).challengeWindow,
                 bundleHash: bytes32(salt),
                 bundleSize: 1,
                 claimedScore: claimed
@@ -291,8 +318,53 @@ contract GameHandler is Test {
             mstore(signers, k)
             mstore(sigs, k)
         }
+        _lastSigners = signers;
         vm.recordLogs();
         try game.resolve(d, o, signers, sigs) {
+            _absorbLogs();
+        } catch {}
+        delete _lastSigners;
+    }
+
+    /// @dev Anyone claims the pay of a commitment's unpaid verdicts (all of them, or all but the last:
+    /// which the game must refuse).
+    function claimPay(uint256 ci, bool dropLast, uint256 who) external {
+        ++calls;
+        if (_coms.length == 0) return;
+        bytes32 cid = _coms[ci % _coms.length].id;
+        IDisputeGame.VerdictPay[] memory vs = _unpaid[cid];
+        if (dropLast && vs.length != 0) {
+            assembly ("memory-safe") {
+                mstore(vs, sub(mload(vs), 1))
+            }
+        }
+        address[] memory a = actors();
+        vm.recordLogs();
+        vm.prank(a[who % a.length]);
+        try game.claimVerdictPay(cid, vs) {
+            if (dropLast) ghostReplaySucceeded += 1;
+            delete _unpaid[cid];
+            hits["verdictPay"] += 1;
+            _absorbLogs();
+        } catch {}
+    }
+
+    /// @dev The requester withdraws its fee offer; anyone asks for the refund.
+    function cancelFee() external {
+        ++calls;
+        vm.recordLogs();
+        vm.prank(requester);
+        try game.cancelFee(feeTaskId) {
+            hits["feeCancelled"] += 1;
+        } catch {}
+    }
+
+    function refundFee(uint256 who) external {
+        ++calls;
+        address[] memory a = actors();
+        vm.recordLogs();
+        vm.prank(a[who % a.length]);
+        try game.refundFee(feeTaskId) {
             _absorbLogs();
         } catch {}
     }
@@ -386,9 +458,11 @@ contract GameHandler is Test {
             Com storage s = _coms[ci % _coms.length];
             IDisputeGame.Commitment memory c = s.c;
             bool was = s.everRejected;
+            vm.recordLogs();
             vm.prank(attacker);
             try game.finalize(c) {
                 if (was) ghostReplaySucceeded += 1;
+                _absorbLogs();
                 _markFinalized(s.id);
             } catch {}
         }
@@ -425,6 +499,17 @@ contract GameHandler is Test {
                 x.d = d;
                 ghostBondsHeld -= d.challengerBond;
                 if (cause == IDisputeGame.Cause.Verdict) {
+                    // The verdict's pay leaves the bonds and waits for its claim.
+                    uint256 pay = uint256(d.challengerBond) * game.operatorPayBps() / 10_000;
+                    ghostOperatorPayHeld += pay;
+                    IDisputeGame.VerdictPay storage v = _unpaid[d.commitmentId].push();
+                    v.disputeId = logs[i].topics[1];
+                    v.snapshot = d.snapshot;
+                    v.pay = pay;
+                    v.stakeEligible = eligible;
+                    v.signers = _lastSigners;
+                }
+                if (cause == IDisputeGame.Cause.Verdict) {
                     uint256 total = sm.totalStakeAt(d.snapshot);
                     if (stakeFor > eligible || eligible > total) ghostVoteExcess += 1;
                 }
@@ -434,6 +519,16 @@ contract GameHandler is Test {
                 _markFinalized(logs[i].topics[1]);
             } else if (sig == IDisputeGame.CommitmentRejected.selector) {
                 _com(logs[i].topics[1]).everRejected = true;
+            } else if (sig == IDisputeGame.FeePaid.selector || sig == IDisputeGame.FeeRefunded.selector) {
+                uint256 amount = abi.decode(logs[i].data, (uint256));
+                ghostFeesHeld -= amount;
+                ghostFeeSettlements += 1;
+                hits[sig == IDisputeGame.FeePaid.selector ? bytes32("feePaid") : bytes32("feeRefunded")] += 1;
+            } else if (sig == IDisputeGame.VerdictPayClaimed.selector) {
+                (uint256 toSigners, uint256 toTreasury) = abi.decode(logs[i].data, (uint256, uint256));
+                ghostOperatorPayHeld -= toSigners + toTreasury;
+                if (ghostPayClaimed[logs[i].topics[1]]) ghostReplaySucceeded += 1;
+                ghostPayClaimed[logs[i].topics[1]] = true;
             } else if (sig == IDisputeGame.ScoreFaultProven.selector) {
                 hits["scoreFault"] += 1;
                 // A score proof releases the bond (to the prover and the treasury) at once.
@@ -485,15 +580,23 @@ contract GameHandler is Test {
 
 /// @notice Invariants of the dispute game under random sequences of actions.
 contract DisputeGameInvariantTest is Deployers {
+    uint96 internal constant FEE = 1 ether;
+
     GameHandler internal handler;
 
     function setUp() public {
         deployGame();
         registerOperators(4, 10 ether);
         bytes32 t = registerTask(4);
-        handler = new GameHandler(game, sm, t, treasury, operators, operatorKeys);
+        address requester = makeAddr("requester");
+        vm.deal(requester, FEE);
+        IDisputeGame.TaskSpec memory spec = defaultSpec(4);
+        spec.fee = FEE;
+        vm.prank(requester);
+        bytes32 feeTask = game.registerTask{value: FEE}(spec);
+        handler = new GameHandler(game, sm, t, treasury, operators, operatorKeys, feeTask, requester, FEE);
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](13);
+        bytes4[] memory selectors = new bytes4[](16);
         selectors[0] = GameHandler.commit.selector;
         selectors[1] = GameHandler.openDispute.selector;
         selectors[2] = GameHandler.reveal.selector;
@@ -507,6 +610,9 @@ contract DisputeGameInvariantTest is Deployers {
         selectors[10] = GameHandler.attackerForceEth.selector;
         selectors[11] = GameHandler.attackerReplay.selector;
         selectors[12] = GameHandler.proveScore.selector;
+        selectors[13] = GameHandler.claimPay.selector;
+        selectors[14] = GameHandler.cancelFee.selector;
+        selectors[15] = GameHandler.refundFee.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
@@ -517,21 +623,45 @@ contract DisputeGameInvariantTest is Deployers {
         }
     }
 
-    /// @custom:invariant The game's balance covers what it owes (bonds held + credits); forced ETH only adds.
+    /// @dev What the game owes beyond credits: bonds held, fees in escrow, verdict pay not yet claimed.
+    function _held() internal view returns (uint256) {
+        return handler.ghostBondsHeld() + handler.ghostFeesHeld() + handler.ghostOperatorPayHeld();
+    }
+
+    /// @custom:invariant The game's balance covers what it owes (bonds held + escrowed fees + unclaimed verdict pay + credits); forced ETH only adds.
     function invariant_solvent() public view {
-        uint256 owed = handler.ghostBondsHeld() + _sumCredits();
-        vm.assertGe(address(game).balance, owed, "balance covers bonds held + credits");
+        uint256 owed = _held() + _sumCredits();
+        vm.assertGe(address(game).balance, owed, "balance covers bonds, fees, verdict pay and credits");
         vm.assertEq(address(game).balance, owed + handler.ghostForced(), "balance is exactly owed + forced");
     }
 
-    /// @custom:invariant Nobody is paid twice: deposits = withdrawals + credits + bonds still held.
+    /// @custom:invariant Nobody is paid twice: deposits (bonds and fees) = withdrawals + credits + bonds held + fees in escrow + unclaimed verdict pay.
     function invariant_nobodyPaidTwice() public view {
         vm.assertEq(
             handler.ghostDeposited(),
-            handler.ghostWithdrawn() + _sumCredits() + handler.ghostBondsHeld(),
-            "every bonded wei is in exactly one place"
+            handler.ghostWithdrawn() + _sumCredits() + _held(),
+            "every deposited wei is in exactly one place"
         );
         vm.assertEq(handler.ghostReplaySucceeded(), 0, "no double payment or replay");
+    }
+
+    /// @custom:invariant A fee is paid or refunded at most once, and what the game says is in escrow is what was never paid out.
+    function invariant_feePaidAtMostOnce() public view {
+        vm.assertLe(handler.ghostFeeSettlements(), 1, "one fee, settled at most once");
+        vm.assertEq(uint256(game.taskFee(handler.feeTaskId()).amount), handler.ghostFeesHeld(), "escrow");
+    }
+
+    /// @custom:invariant A commitment has an unpaid-verdict chain exactly while some verdict on it is unpaid.
+    function invariant_unpaidVerdictsTracked() public view {
+        uint256 n = handler.comCount();
+        for (uint256 i; i < n; ++i) {
+            bytes32 id = handler.com(i).id;
+            vm.assertEq(
+                game.unpaidVerdicts(id) != bytes32(0),
+                handler.unpaidCount(id) != 0,
+                "chain iff unpaid verdicts"
+            );
+        }
     }
 
     /// @custom:invariant A score proof never rejects a commitment whose scores and claim are consistent.
@@ -583,6 +713,8 @@ contract DisputeGameInvariantTest is Deployers {
         handler.openDispute(0, 2, 1, true); // no quorum
         handler.openDispute(1, 1, 0, true); // malformed
         handler.vote(0, true, 3);
+        handler.claimPay(0, true, 0); // all but the last: refused
+        handler.claimPay(0, false, 0);
         handler.warp(2 days);
         handler.claimWithheld(1);
         handler.warp(2 days);
@@ -612,6 +744,18 @@ contract DisputeGameInvariantTest is Deployers {
         vm.assertEq(handler.hits("noQuorum"), 1, "no quorum");
         vm.assertEq(handler.hits("finalized"), 1, "finalized");
         vm.assertEq(handler.hits("withdrawn"), 1, "withdrawn");
+        vm.assertEq(handler.hits("verdictPay"), 1, "verdict pay");
+        // The fee task: an accepted commitment earns the fee; a second offer cannot be refunded after it.
+        handler.commit(0, 7, 0);
+        handler.warp(2 days);
+        handler.warp(2 days);
+        handler.finalize(6);
+        vm.assertEq(handler.hits("feePaid"), 1, "fee paid");
+        handler.cancelFee();
+        handler.refundFee(0);
+        vm.assertEq(handler.hits("feeRefunded"), 0, "nothing left to refund");
+        invariant_feePaidAtMostOnce();
+        invariant_unpaidVerdictsTracked();
         invariant_solvent();
         invariant_nobodyPaidTwice();
         invariant_resolvedDisputeNeverChanges();
@@ -626,6 +770,9 @@ contract DisputeGameInvariantTest is Deployers {
         console.log("finalized", handler.hits("finalized"));
         console.log("withdrawn", handler.hits("withdrawn"));
         console.log("score faults", handler.hits("scoreFault"));
+        console.log("verdict pay claims", handler.hits("verdictPay"));
+        console.log("fees paid", handler.hits("feePaid"));
+        console.log("fees refunded", handler.hits("feeRefunded"));
         console.log("disputes", handler.disCount());
     }
 

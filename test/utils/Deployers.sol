@@ -26,6 +26,10 @@ abstract contract Deployers is Test {
     uint32 internal constant DATASET_SIZE = 5;
     uint256 internal constant NO_SCORE = type(uint256).max;
     uint48 internal constant START = 1_700_000_000;
+    /// @dev The game's OPERATOR_PAY_BPS: a verdict's signers share this part of the challenger bond.
+    uint16 internal constant OPERATOR_PAY_BPS = 2000;
+    /// @dev What a verdict on a default task sets aside for its signers.
+    uint256 internal constant VERDICT_PAY = uint256(CHALLENGER_BOND) * OPERATOR_PAY_BPS / 10_000;
 
     ServiceManager internal sm;
     DisputeGame internal game;
@@ -273,6 +277,30 @@ abstract contract Deployers is Test {
             signers[i] = operators[i];
             sigs[i] = signVerdict(operatorKeys[i], did, leafHash, outcome);
         }
+    }
+
+    /// @dev What `claimVerdictPay` takes for a verdict the first `count` operators signed on `d`,
+    /// whose eligible stake was `eligible`.
+    function verdictPayOf(IDisputeGame.Dispute memory d, bytes32 did, uint256 count, uint256 eligible)
+        internal
+        view
+        returns (IDisputeGame.VerdictPay memory v)
+    {
+        v.disputeId = did;
+        v.snapshot = d.snapshot;
+        v.pay = uint256(d.challengerBond) * OPERATOR_PAY_BPS / 10_000;
+        v.stakeEligible = eligible;
+        v.signers = new address[](count);
+        for (uint256 i; i < count; ++i) {
+            v.signers[i] = operators[i];
+        }
+    }
+
+    /// @dev Claims one verdict's pay on commitment `cid`.
+    function claimOne(bytes32 cid, IDisputeGame.VerdictPay memory v) internal {
+        IDisputeGame.VerdictPay[] memory vs = new IDisputeGame.VerdictPay[](1);
+        vs[0] = v;
+        game.claimVerdictPay(cid, vs);
     }
 
     function resolveWith(
