@@ -23,7 +23,15 @@ step "forge fmt --check" forge fmt --check
 # slither compiles with `forge build --force` and may `forge clean`: run it before the build that
 # the later steps (forge test, cargo tests reading out/) use.
 step "slither" tools/slither.sh
-step "forge build" forge build
+# EIP-170: a deployed contract's runtime code is at most 24,576 bytes (initcode 49,152); anvil
+# refuses bigger ones, so the sizes are checked here with the margin printed.
+size_gate() {
+  local out
+  out=$(forge build --sizes 2>&1)
+  printf '%s\n' "$out"
+  ! awk -F'|' 'NF > 6 && ($5 ~ /-/ || $6 ~ /-/) { print "over the size limit:" $2; bad = 1 } END { exit !bad }' <<<"$out"
+}
+step "forge build (sizes within EIP-170)" size_gate
 # FORGE_SNAPSHOT_CHECK: the gas figures test/Gas.t.sol records in snapshots/ must not change.
 step "forge test" env FORGE_SNAPSHOT_CHECK=true forge test
 # Lint gate for contracts/ (foundry.toml [lint]): any high/medium/low warning fails the step.

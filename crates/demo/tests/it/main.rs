@@ -201,7 +201,9 @@ impl Scenario {
 
     /// The cheat's commitment was rejected: the challenger (balance `before` its last step, which
     /// withdrew) gained half the provider bond plus `own_bond` back, less gas; the treasury holds
-    /// the other half; after the window the cheat finalizes nothing and is owed nothing.
+    /// the other half, less the operators' pay when a verdict (not a score proof) decided
+    /// (`own_bond` > 0: 20% of the challenger bond, docs/protocol.md "Operator pay"); after the
+    /// window the cheat finalizes nothing and is owed nothing.
     async fn assert_cheat_slashed(&self, before: U256, own_bond: U256) {
         let gained = self.net.balance(role::CHALLENGER).await.unwrap() - before;
         assert!(
@@ -210,9 +212,11 @@ impl Scenario {
         );
         let treasury = self.net.deployment.treasury;
         let game = self.net.game(role::ADMIN);
+        let operator_pay = own_bond * U256::from(game.operatorPayBps().call().await.unwrap())
+            / U256::from(10_000);
         assert_eq!(
             game.credit(treasury).call().await.unwrap(),
-            ether(1) / U256::from(2)
+            ether(1) / U256::from(2) - operator_pay
         );
         self.net.advance(u64::from(WINDOW) + 1).await.unwrap();
         assert_eq!(self.watcher(role::CHEAT).pass().await.unwrap().finalized, 0);
@@ -644,8 +648,8 @@ async fn false_challenge_is_answered_by_a_reveal_and_loses_its_bond() {
     );
     assert_eq!(
         s.credit(role::HONEST).await,
-        ether(1) / U256::from(10),
-        "the challenger bond goes to the provider"
+        ether(1) / U256::from(10) * U256::from(8) / U256::from(10),
+        "the challenger bond goes to the provider, less the operators' 20%"
     );
     s.net.advance(u64::from(WINDOW) + 1).await.unwrap();
     let pass = s.watcher(role::HONEST).pass().await.unwrap();
@@ -709,7 +713,7 @@ async fn bundle_host_down_during_the_dispute_does_not_convict_an_honest_provider
     );
     assert_eq!(
         s.credit(role::HONEST).await,
-        ether(1) / U256::from(10),
-        "the challenger's bond goes to the provider"
+        ether(1) / U256::from(10) * U256::from(8) / U256::from(10),
+        "the challenger's bond goes to the provider, less the operators' 20%"
     );
 }
