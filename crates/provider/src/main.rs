@@ -3,7 +3,7 @@
 
 use alloy::{
     network::EthereumWallet,
-    primitives::{Address, B256},
+    primitives::{Address, B256, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
 };
 use anyhow::Context;
@@ -84,6 +84,19 @@ enum Command {
     Evaluate(EvaluateArgs),
     /// Write a bundle as lm-evaluation-harness per-sample JSONL plus a results JSON.
     Export(ExportArgs),
+    /// Stop offering a task's fee (the requester only): commitments made from now on cannot earn
+    /// it; `refund-fee` returns it once the earlier ones can no longer finalize.
+    CancelFee(FeeArgs),
+    /// Credit a cancelled, unearned fee back to its requester (anyone may send it); the requester
+    /// withdraws it like any credit (`watch` does).
+    RefundFee(FeeArgs),
+}
+
+#[derive(Args)]
+struct FeeArgs {
+    /// The task id (0x + 64 hex digits).
+    #[arg(long)]
+    task: B256,
 }
 
 #[derive(Args)]
@@ -204,6 +217,10 @@ struct RegisterTask {
     /// Challenge window, seconds.
     #[arg(long, default_value_t = 86_400)]
     challenge_window: u32,
+    /// Fee escrowed with the task, wei: paid to the first commitment that finalizes
+    /// (docs/protocol.md, "Fees"); the registering account is the requester.
+    #[arg(long, default_value = "0")]
+    fee_wei: u128,
 }
 
 #[derive(Args)]
@@ -556,10 +573,10 @@ async fn main() -> anyhow::Result<()> {
                 generation,
                 toploc,
                 calibrationHash: calibration_hash,
-                providerBond: alloy::primitives::Uint::<96, 2>::from(a.provider_bond_wei),
-                challengerBond: alloy::primitives::Uint::<96, 2>::from(a.challenger_bond_wei),
+                providerBond: u96(a.provider_bond_wei, "--provider-bond-wei")?,
+                challengerBond: u96(a.challenger_bond_wei, "--challenger-bond-wei")?,
                 challengeWindow: a.challenge_window,
-                fee: alloy::primitives::Uint::<96, 2>::ZERO,
+                fee: u96(a.fee_wei, "--fee-wei")?,
             };
             let task_id = game
                 .taskIdOf(spec.clone())
@@ -573,6 +590,7 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(verbench_chain::Error::rpc("task"))?;
             if exists.providerBond.is_zero() {
                 game.registerTask(spec)
+                    .value(U256::from(a.fee_wei))
                     .from(chain.me)
                     .send()
                     .await
@@ -592,6 +610,45 @@ async fn main() -> anyhow::Result<()> {
                         " already registered"
                     }
                 ),
+            )?;
+        }
+        Command::CancelFee(a) => {
+            let receipt = game
+                .cancelFee(a.task)
+                .from(chain.me)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("cancelFee: {}", verbench_chain::decode_revert(&e)))?
+                .get_receipt()
+                .await?;
+            let fee = game
+                .taskFee(a.task)
+                .call()
+                .await
+                .map_err(verbench_chain::Error::rpc("taskFee"))?;
+            print(
+                cli.json,
+                &serde_json::json!({ "task_id": a.task.to_string(), "cancelled_at": fee.cancelledAt.to::<u64>(), "tx": receipt.transaction_hash.to_string() }),
+                format!("fee of task {} cancelled at t={} (refundable with refund-fee once earlier commitments can no longer finalize)", a.task, fee.cancelledAt),
+            )?;
+        }
+        Command::RefundFee(a) => {
+            let fee = game
+                .taskFee(a.task)
+                .call()
+                .await
+                .map_err(verbench_chain::Error::rpc("taskFee"))?;
+            game.refundFee(a.task)
+                .from(chain.me)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("refundFee: {}", verbench_chain::decode_revert(&e)))?
+                .get_receipt()
+                .await?;
+            print(
+                cli.json,
+                &serde_json::json!({ "task_id": a.task.to_string(), "refunded_wei": fee.amount.to_string(), "requester": fee.requester.to_string() }),
+                format!("fee of task {} ({} wei) credited back to {} (it withdraws with `watch` or any withdraw)", a.task, fee.amount, fee.requester),
             )?;
         }
         Command::Run(a) => {
@@ -797,4 +854,11 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `value` as a uint96 (bond and fee fields), or an error naming `flag`.
+fn u96(value: u128, flag: &str) -> anyhow::Result<alloy::primitives::Uint<96, 2>> {
+    alloy::primitives::Uint::<96, 2>::try_from(value).map_err(|_| {
+        anyhow::anyhow!("{flag} {value} does not fit in 96 bits (at most 2^96 - 1 wei)")
+    })
 }

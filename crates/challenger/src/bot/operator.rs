@@ -123,6 +123,79 @@ impl Bot {
             .map(Some)
     }
 
+    /// Claims the operators' pay of every unpaid verdict on commitment `cid` (docs/protocol.md,
+    /// "Operator pay"): the verdicts of its `DisputeResolved` events with cause `Verdict` not
+    /// claimed yet, oldest first, each with the signers its `resolve` transaction carried and
+    /// `P = challengerBond x operatorPayBps / 10000`.
+    pub(super) async fn claim_verdict_pay(&self, cid: B256) -> anyhow::Result<()> {
+        use alloy::consensus::Transaction as _;
+        use alloy::sol_types::SolCall as _;
+        use verbench_chain::bindings::IDisputeGame::{Cause, VerdictPay};
+        if self.game.unpaidVerdicts(cid).call().await? == B256::ZERO {
+            return Ok(());
+        }
+        let bps = U256::from(self.game.operatorPayBps().call().await?);
+        let resolved = self
+            .game
+            .DisputeResolved_filter()
+            .topic2(cid)
+            .from_block(self.cfg.start_block)
+            .query()
+            .await?;
+        let ids: Vec<B256> = resolved.iter().map(|(e, _)| e.disputeId).collect();
+        let claimed: std::collections::HashSet<B256> = if ids.is_empty() {
+            Default::default()
+        } else {
+            self.game
+                .VerdictPayClaimed_filter()
+                .topic1(ids)
+                .from_block(self.cfg.start_block)
+                .query()
+                .await?
+                .into_iter()
+                .map(|(e, _)| e.disputeId)
+                .collect()
+        };
+        let mut verdicts = Vec::new();
+        for (e, log) in resolved {
+            if e.cause != Cause::Verdict || claimed.contains(&e.disputeId) {
+                continue;
+            }
+            let tx = log.transaction_hash.ok_or_else(|| {
+                anyhow!("the node gives no transaction for a DisputeResolved log")
+            })?;
+            let t = self
+                .provider
+                .get_transaction_by_hash(tx)
+                .await?
+                .ok_or_else(|| anyhow!("resolve transaction {tx} not available"))?;
+            let call = IDisputeGame::resolveCall::abi_decode(t.inner.input()).map_err(|_| {
+                anyhow!("dispute {} was resolved through another contract: its signers are not in transaction {tx}", e.disputeId)
+            })?;
+            verdicts.push(VerdictPay {
+                disputeId: e.disputeId,
+                snapshot: e.dispute.snapshot,
+                pay: U256::from(e.dispute.challengerBond) * bps / U256::from(10_000u64),
+                stakeEligible: e.stakeEligible,
+                signers: call.signers,
+            });
+        }
+        let n = verdicts.len();
+        match self
+            .send(
+                "claimVerdictPay",
+                self.game.claimVerdictPay(cid, verdicts).send(),
+            )
+            .await?
+        {
+            Sent::Ok => info!(commitment = %cid, verdicts = n, "operators' verdict pay claimed"),
+            Sent::Moot(why) | Sent::Refused(why) => {
+                debug!(commitment = %cid, %why, "claimVerdictPay not accepted")
+            }
+        }
+        Ok(())
+    }
+
     fn dispute_id(&self, d: &Dispute) -> B256 {
         dispute_id_of(d.commitmentId, d.leafIndex)
     }
@@ -305,6 +378,10 @@ impl Bot {
                 info!(dispute = %did, ?outcome, "dispute resolved with a quorum");
                 report.resolved += 1;
                 self.mark_done(did);
+                // The submitter claims the signers' pay (anyone may; it knows the signers).
+                if let Err(e) = self.claim_verdict_pay(d.commitmentId).await {
+                    warn!(commitment = %d.commitmentId, error = %format!("{e:#}"), "cannot claim the verdict pay yet");
+                }
             }
             Sent::Moot(_) => self.mark_done(did),
             Sent::Refused(why) => warn!(dispute = %did, %why, "resolve refused"),

@@ -212,11 +212,20 @@ impl Scenario {
         );
         let treasury = self.net.deployment.treasury;
         let game = self.net.game(role::ADMIN);
-        let operator_pay = own_bond * U256::from(game.operatorPayBps().call().await.unwrap())
-            / U256::from(10_000);
+        let operator_pay =
+            own_bond * U256::from(game.operatorPayBps().call().await.unwrap()) / U256::from(10_000);
+        // What claims of that pay returned to the treasury (stake that did not sign, rounding).
+        let returned = game
+            .VerdictPayClaimed_filter()
+            .from_block(0)
+            .query()
+            .await
+            .unwrap()
+            .iter()
+            .fold(U256::ZERO, |a, (e, _)| a + e.toTreasury);
         assert_eq!(
             game.credit(treasury).call().await.unwrap(),
-            ether(1) / U256::from(2) - operator_pay
+            ether(1) / U256::from(2) - operator_pay + returned
         );
         self.net.advance(u64::from(WINDOW) + 1).await.unwrap();
         assert_eq!(self.watcher(role::CHEAT).pass().await.unwrap().finalized, 0);
@@ -280,6 +289,25 @@ async fn model_swap_is_disputed_resolved_and_slashed() {
         "operators resolve the dispute"
     );
     assert_eq!(s.status(&c.commitment_id).await, CommitmentStatus::Rejected);
+    // The bot that resolved claimed the signers' pay (20% of the challenger bond, pro rata to
+    // stake over the eligible stake): nothing is left unpaid on the commitment.
+    let game = s.net.game(role::ADMIN);
+    let cid: B256 = c.commitment_id.parse().unwrap();
+    assert_eq!(game.unpaidVerdicts(cid).call().await.unwrap(), B256::ZERO);
+    let claims = game
+        .VerdictPayClaimed_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 1, "one claim for the one verdict");
+    let (claim, _) = &claims[0];
+    assert_eq!(
+        claim.toSigners + claim.toTreasury,
+        ether(1) / U256::from(10) * U256::from(2) / U256::from(10),
+        "P = 20% of the challenger bond, split between signers and treasury"
+    );
+    assert!(claim.toSigners > U256::ZERO);
     // Challenger: its bond back plus half the provider's bond; the rest to the treasury.
     let before = s.net.balance(role::CHALLENGER).await.unwrap();
     challenger.run_once().await.unwrap(); // withdraws
