@@ -360,7 +360,7 @@ fn hex_root(d: &verbench_bundle::dataset::Dataset) -> anyhow::Result<String> {
 async fn print_gas(net: &Devnet) -> anyhow::Result<()> {
     use alloy::{providers::Provider, sol_types::SolCall};
     use verbench_chain::bindings::{IDisputeGame as G, IServiceManager as S};
-    let names: [([u8; 4], &str); 12] = [
+    let names: [([u8; 4], &str); 14] = [
         (G::registerTaskCall::SELECTOR, "DisputeGame.registerTask"),
         (G::commitCall::SELECTOR, "DisputeGame.commit"),
         (G::openDisputeCall::SELECTOR, "DisputeGame.openDispute"),
@@ -381,6 +381,11 @@ async fn print_gas(net: &Devnet) -> anyhow::Result<()> {
         (
             G::proveScoreFaultCall::SELECTOR,
             "DisputeGame.proveScoreFault",
+        ),
+        (G::publishItemCall::SELECTOR, "DisputeGame.publishItem"),
+        (
+            G::claimVerdictPayCall::SELECTOR,
+            "DisputeGame.claimVerdictPay",
         ),
     ];
     println!("\n== whole-transaction gas on anvil (from receipts)");
