@@ -190,6 +190,8 @@ impl Devnet {
 pub struct OperatorSet {
     /// The bots.
     pub bots: Vec<verbench_challenger::Bot>,
+    /// Where each serves its attestations.
+    pub urls: Vec<String>,
 }
 
 impl OperatorSet {
@@ -246,7 +248,7 @@ impl OperatorSet {
             ));
             bots.push(bot);
         }
-        Ok(Self { bots })
+        Ok(Self { bots, urls })
     }
 
     /// Every bot takes one step, twice (sign and serve, then collect and resolve).

@@ -68,6 +68,18 @@ impl Bot {
                 }
                 continue;
             }
+            if mine && !self.cfg.peers.is_empty() {
+                // Our own dispute: we may not sign it, but we submit the operators' verdict
+                // ourselves as soon as their attestations make a quorum (an unsent winning
+                // verdict would expire and cost us our bond).
+                if let Err(e) = self
+                    .try_resolve(did, &d, Outcome::ProviderAtFault, None, report)
+                    .await
+                {
+                    warn!(dispute = %did, error = %format!("{e:#}"), "cannot submit our dispute's verdict yet");
+                }
+                continue;
+            }
             if self.cfg.operator {
                 if let Err(e) = self.operate(did, &d, entry, now, report).await {
                     warn!(dispute = %did, error = %format!("{e:#}"), "operator step failed");
@@ -305,8 +317,29 @@ impl Bot {
         if let Ok(mut map) = self.shared.attestations.write() {
             map.insert(did, mine.clone());
         }
-        // Collect peers' attestations agreeing with ours.
-        let mut agreeing: Vec<Attestation> = vec![mine.clone()];
+        let outcome = Outcome::from(mine.outcome);
+        self.try_resolve(did, d, outcome, Some(mine), report).await
+    }
+
+    /// Collects the peers' attestations on dispute `did` for `outcome` (with `own`, this
+    /// operator's, when it signed one) and sends `resolve` once the signers' stake at the snapshot
+    /// is a quorum; then claims the signers' pay. Operators call it with their own verdict; a
+    /// challenger calls it without one for its own disputes (it may not sign them), so that a
+    /// fault it found is settled even when no operator bot submits the verdict.
+    pub(super) async fn try_resolve(
+        &mut self,
+        did: B256,
+        d: &Dispute,
+        outcome: Outcome,
+        own: Option<Attestation>,
+        report: &mut StepReport,
+    ) -> anyhow::Result<()> {
+        let wanted = if outcome == Outcome::ProviderAtFault {
+            crate::VerdictOutcome::ProviderAtFault
+        } else {
+            crate::VerdictOutcome::LeafValid
+        };
+        let mut agreeing: Vec<Attestation> = own.into_iter().collect();
         for peer in &self.cfg.peers {
             let url = format!("{}/attestations/{did}", peer.trim_end_matches('/'));
             let got = match self.http.get(&url).send().await {
@@ -315,20 +348,19 @@ impl Bot {
             };
             if let Some(a) = got {
                 if a.dispute_id == did
-                    && a.leaf_hash == mine.leaf_hash
-                    && a.outcome == mine.outcome
+                    && a.leaf_hash == d.leafHash
+                    && a.outcome == wanted
                     && !agreeing.iter().any(|x| x.signer == a.signer)
                 {
                     agreeing.push(a);
                 }
             }
         }
-        let outcome = Outcome::from(mine.outcome);
         let digest = verbench_chain::verdict::verdict_digest(
             self.chain_id,
             self.cfg.game,
             did,
-            mine.leaf_hash,
+            d.leafHash,
             outcome,
         );
         let snapshot = d.snapshot;

@@ -745,3 +745,51 @@ async fn bundle_host_down_during_the_dispute_does_not_convict_an_honest_provider
         "the challenger's bond goes to the provider, less the operators' 20%"
     );
 }
+
+/// A challenger is not left depending on the operators' bots to send the verdict it won: with
+/// operator bots that sign but cannot see each other (so none of them reaches a quorum alone),
+/// the challenger collects their attestations itself and submits `resolve` (issue 16: an
+/// unresolved dispute expires and costs the challenger its bond).
+#[tokio::test(flavor = "multi_thread")]
+async fn challenger_submits_the_verdict_of_its_own_dispute_when_no_operator_does() {
+    let s = scenario(2).await;
+    let c = s.provide(role::CHEAT, Some(Cheat::ModelSwapQ4_0)).await;
+    let mut challenger = s.challenger(1.0, 1).await;
+    assert_eq!(challenger.run_once().await.unwrap().disputes_opened, 1);
+    let mut ops = OperatorSet::start_with(
+        &s.net,
+        &role::OPERATORS,
+        s.path(),
+        &s.model_path,
+        &s.dataset_path,
+        |_, cfg| cfg.peers.clear(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ops.round().await.unwrap(),
+        0,
+        "alone, no operator has a quorum"
+    );
+    assert_eq!(s.status(&c.commitment_id).await, CommitmentStatus::Active);
+    let mut cfg = s.net.bot_config(
+        role::CHALLENGER,
+        &s.path().join("challenger"),
+        &s.model_path,
+        &s.dataset_path,
+    );
+    cfg.peers = ops.urls.clone();
+    let mut challenger = Bot::new(cfg).await.unwrap();
+    let report = challenger.run_once().await.unwrap();
+    assert_eq!(report.resolved, 1, "{report:?}");
+    assert_eq!(s.status(&c.commitment_id).await, CommitmentStatus::Rejected);
+    let game = s.net.game(role::ADMIN);
+    assert_eq!(
+        game.unpaidVerdicts(c.commitment_id.parse().unwrap())
+            .call()
+            .await
+            .unwrap(),
+        B256::ZERO,
+        "the challenger claimed the operators' pay too"
+    );
+}
