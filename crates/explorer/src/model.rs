@@ -36,6 +36,24 @@ pub struct TaskView {
     pub spec: TaskSpec,
     /// Registration.
     pub at: At,
+    /// The fee escrowed with it, if any, and what became of it.
+    pub fee: Option<FeeView>,
+}
+
+/// A task's fee: escrowed by its requester, paid to the first finalized commitment, or refunded.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeeView {
+    /// Who escrowed it.
+    pub requester: Address,
+    /// Wei.
+    pub amount: U256,
+    /// When the requester cancelled the offer, if it did.
+    pub cancelled_at: Option<u64>,
+    /// The commitment that earned it, if one did.
+    pub paid_to: Option<B256>,
+    /// Whether it went back to the requester.
+    pub refunded: bool,
 }
 
 /// How a commitment ended, as the chain says.
@@ -170,6 +188,8 @@ pub struct DisputeView {
     pub credits: Vec<Credit>,
     /// Operator stake slashed because of it (provider stake, equivocation), by account.
     pub stake_slashed: Vec<(Address, U256, String)>,
+    /// The verdict's operator pay once claimed: (to the signers, to the treasury).
+    pub pay_claimed: Option<(U256, U256)>,
 }
 
 /// The whole view.
@@ -264,7 +284,39 @@ impl View {
                     registrant: e.registrant,
                     spec: e.spec,
                     at,
+                    fee: None,
                 });
+            }
+            E::FeeEscrowed(e) => {
+                if let Some(t) = self.tasks.get_mut(&e.taskId) {
+                    t.fee = Some(FeeView {
+                        requester: e.requester,
+                        amount: e.amount,
+                        cancelled_at: None,
+                        paid_to: None,
+                        refunded: false,
+                    });
+                }
+            }
+            E::FeeCancelled(e) => {
+                if let Some(f) = self.tasks.get_mut(&e.taskId).and_then(|t| t.fee.as_mut()) {
+                    f.cancelled_at = Some(e.cancelledAt.to());
+                }
+            }
+            E::FeePaid(e) => {
+                if let Some(f) = self.tasks.get_mut(&e.taskId).and_then(|t| t.fee.as_mut()) {
+                    f.paid_to = Some(e.commitmentId);
+                }
+            }
+            E::FeeRefunded(e) => {
+                if let Some(f) = self.tasks.get_mut(&e.taskId).and_then(|t| t.fee.as_mut()) {
+                    f.refunded = true;
+                }
+            }
+            E::VerdictPayClaimed(e) => {
+                if let Some(d) = self.disputes.get_mut(&e.disputeId) {
+                    d.pay_claimed = Some((e.toSigners, e.toTreasury));
+                }
             }
             E::RootCommitted(e) => {
                 if index.contains_key(&e.commitmentId) {
@@ -300,6 +352,7 @@ impl View {
                     resolution: None,
                     credits: Vec::new(),
                     stake_slashed: Vec::new(),
+                    pay_claimed: None,
                 });
                 d.dispute = e.dispute;
                 d.timeline.push(Step { what, at });

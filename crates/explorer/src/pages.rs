@@ -277,6 +277,22 @@ pub fn leaderboard(snap: &Snapshot) -> String {
                 s.generation.maxNewTokens
             ))
         );
+        if let Some(f) = snap.view.tasks.get(&task).and_then(|t| t.fee.as_ref()) {
+            let state = match (&f.paid_to, f.refunded, f.cancelled_at) {
+                (Some(c), _, _) => format!(r#"paid to <a href="/commitment/{c}">{}</a>"#, short(c)),
+                (None, true, _) => "refunded to the requester".into(),
+                (None, false, Some(t)) => format!("offer cancelled at t={t}, not yet refunded"),
+                (None, false, None) => {
+                    "escrowed, earned by the first commitment that finalizes".into()
+                }
+            };
+            let _ = write!(
+                body,
+                r#"<p class="fee">fee {} ETH from <code>{}</code>: {state}</p>"#,
+                format_ether(f.amount),
+                f.requester
+            );
+        }
         let rank = |c: &CommitmentView| match status_of(snap, c).0 {
             "status-verified" => 0,
             "status-finalized" => 1,
@@ -760,6 +776,14 @@ pub fn dispute(snap: &Snapshot, id: B256) -> Option<String> {
             "<li>credited <code>{}</code> {} ETH</li>",
             c.account,
             format_ether(c.amount)
+        );
+    }
+    if let Some((to_signers, to_treasury)) = &d.pay_claimed {
+        let _ = write!(
+            body,
+            "<li>operators' pay claimed: {} ETH to the signers, {} ETH to the treasury</li>",
+            format_ether(*to_signers),
+            format_ether(*to_treasury)
         );
     }
     for (who, amount, why) in &d.stake_slashed {

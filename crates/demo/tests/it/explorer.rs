@@ -115,7 +115,9 @@ async fn explorer_pages_render_in_chromium_with_the_honest_result_verified_and_t
     );
     assert!(element(&dom, "proof-check", "p").contains("verifies against the committed root"));
     assert_eq!(count(element(&dom, "signers", "table"), "<tr><td>"), 3);
-    assert!(element(&dom, "money", "ul").contains("credited"), "{dom}");
+    let money = element(&dom, "money", "ul");
+    assert!(money.contains("credited"), "{dom}");
+    assert!(money.contains("operators' pay claimed"), "{money}");
 
     // Bad input: an unknown id and a malformed one say so; the JSON twin agrees.
     let unknown = format!("0x{}", "ab".repeat(32));
