@@ -79,6 +79,10 @@ pub struct MatrixConfig {
     pub honest_only: bool,
     /// Records per packed validation batch.
     pub batch: usize,
+    /// Judge every row at these limits (a task's calibrated TOPLOC thresholds and token margin)
+    /// instead of the matrix's own rule, with each case's expectation at calibrated limits
+    /// ([`CaseSpec::expect_at`]). The rule's limits are still computed and reported.
+    pub limits: Option<(Thresholds, f32)>,
 }
 
 /// Figures of one item of one case.
@@ -154,6 +158,9 @@ pub struct MatrixReport {
     pub eval_prompts: Vec<usize>,
     /// The cases, honest first.
     pub cases: Vec<Case>,
+    /// Whether `thresholds` and `token_margin` were given (a task's calibration,
+    /// [`MatrixConfig::limits`]) rather than fixed by the rule.
+    pub limits_given: bool,
 }
 
 /// The calibration rule, fixed before any cheat is scored: with `M` the largest value seen on
@@ -367,6 +374,33 @@ const fn boundary(name: &'static str, weights: Weights, disguise: bool) -> CaseS
     }
 }
 
+impl CaseSpec {
+    /// What the row must do: at the matrix's own rule (`calibrated` false), [`CaseSpec::expect`];
+    /// at a task's calibrated limits (docs/detection.md, "At the calibrated limits"), the
+    /// separable cheats (another model, another prompt's output, changed or appended tokens,
+    /// cheap generation by a cheaper model) must still fail every item, while the near-honest
+    /// ones (generation under another system prompt or with the first sentence dropped, their
+    /// cheap variants, KV-cache precision), whose full-matrix ranges straddle the wider
+    /// calibrated limits, are reported only.
+    pub fn expect_at(&self, calibrated: bool) -> Expect {
+        if !calibrated {
+            return self.expect;
+        }
+        let near_honest = match &self.recipe {
+            Recipe::Generated { prompt, kv, .. } => {
+                !matches!(prompt, PromptVariant::Claimed) || !matches!(kv, KvCacheMode::Full)
+            }
+            Recipe::Cheap { prompt, .. } => !matches!(prompt, PromptVariant::Claimed),
+            _ => false,
+        };
+        match self.expect {
+            Expect::Pass => Expect::Pass,
+            Expect::Fail if !near_honest => Expect::Fail,
+            _ => Expect::Report,
+        }
+    }
+}
+
 const fn other(name: &'static str, recipe: Recipe) -> CaseSpec {
     CaseSpec {
         name,
@@ -556,13 +590,21 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
     // 1. Calibrate on the calibration half only.
     let cal_ev = paths(&v, &cal, &|i| rec(i).clone())?;
     let all: Vec<Evidence> = cal_ev.iter().flatten().cloned().collect();
-    let (thresholds, margin, cmax) = calibrate(&all, params.topk());
+    let (rule_thresholds, rule_margin, cmax) = calibrate(&all, params.topk());
+    let (thresholds, margin) = cfg.limits.unwrap_or((rule_thresholds, rule_margin));
     let calibration_size = (
         all.iter().map(|e| e.chunks.len()).sum(),
         all.iter().map(|e| e.gaps.len()).sum(),
     );
     v.set_limits(thresholds, margin);
-    tracing::info!(?thresholds, margin, "calibrated");
+    tracing::info!(
+        ?rule_thresholds,
+        rule_margin,
+        ?thresholds,
+        margin,
+        given = cfg.limits.is_some(),
+        "limits"
+    );
     let eval_prompts = eval.clone();
     let report = move |cases| MatrixReport {
         thresholds,
@@ -571,6 +613,7 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
         calibration_size,
         eval_prompts,
         cases,
+        limits_given: cfg.limits.is_some(),
     };
 
     // 2. Score the evaluation half.
@@ -734,7 +777,11 @@ pub fn run_matrix(gen: &Llama, tok: &ModelTokenizer, cfg: &MatrixConfig) -> Resu
                 })
                 .collect::<Result<_>>()?,
         };
-        push(case.name, case.expect, &check(&recs)?);
+        push(
+            case.name,
+            case.expect_at(cfg.limits.is_some()),
+            &check(&recs)?,
+        );
     }
 
     Ok(report(cases))
@@ -760,14 +807,19 @@ impl MatrixReport {
         let t = &self.thresholds;
         let _ = writeln!(
             s,
-            "Calibration ({} honest chunks, {} honest tokens; maxima: exp. mismatches {}, mantissa mean {:.2}, median {:.0}, token gap {:.3}) \
-             fixed: mantissa mean <= {:.2}, median <= {:.1}, exponent matches >= {}/128, token margin {:.3} logits.\n",
+            "Calibration ({} honest chunks, {} honest tokens; maxima: exp. mismatches {}, mantissa mean {:.2}, median {:.0}, token gap {:.3}); \
+             {}: mantissa mean <= {:.2}, median <= {:.1}, exponent matches >= {}/128, token margin {:.3} logits.\n",
             self.calibration_size.0,
             self.calibration_size.1,
             self.calibration_max.0,
             self.calibration_max.1,
             self.calibration_max.2,
             self.calibration_max.3,
+            if self.limits_given {
+                "judged at the given limits (a task's calibration)"
+            } else {
+                "the matrix's rule fixed"
+            },
             t.max_mant_err_mean,
             t.max_mant_err_median,
             t.min_exp_matches,

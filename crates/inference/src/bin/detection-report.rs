@@ -41,6 +41,11 @@ struct Args {
     /// Records per packed validation batch.
     #[arg(long, default_value_t = 4)]
     batch: usize,
+    /// Judge at this calibration's limits (for items of `--tokens` tokens, greedy) instead of the
+    /// matrix's own rule, with each row's expectation at calibrated limits; refused for another
+    /// model. Without it, the rule fixes the limits.
+    #[arg(long)]
+    calibration: Option<std::path::PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -62,6 +67,22 @@ fn main() -> anyhow::Result<()> {
     if let Some(n) = args.prompts {
         prompts.truncate(n);
     }
+    let limits = match &args.calibration {
+        None => None,
+        Some(p) => {
+            let (cal, _) = verbench_inference::calibration::Calibration::read(p)?;
+            cal.check_for(
+                p,
+                m.model.hash(),
+                verbench_inference::calibration::SamplingMode::Greedy,
+            )?;
+            let tokens = u32::try_from(args.tokens).context("--tokens too large")?;
+            Some((
+                cal.limits.thresholds(),
+                cal.token_margin_milli_for(tokens) as f32 / 1000.0,
+            ))
+        }
+    };
     let cfg = MatrixConfig {
         prompts,
         max_new_tokens: args.tokens,
@@ -71,6 +92,7 @@ fn main() -> anyhow::Result<()> {
         long_seed_offset: args.long_seed_offset,
         honest_only: args.honest_only,
         batch: args.batch,
+        limits,
     };
     let start = std::time::Instant::now();
     let report = run_matrix(&m.model, &m.tokenizer, &cfg)?;

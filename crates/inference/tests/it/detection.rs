@@ -1,6 +1,7 @@
 //! The detection matrix on a fixed subset (the first 20 committed prompts: 10 calibrate, 10
-//! evaluate), every must-case, on the real model. The full matrix is the `detection-report`
-//! binary.
+//! evaluate), every must-case, on the real model, judged at the committed SmolLM2 greedy
+//! calibration's limits (what a task carries), not at the matrix's own rule. The full matrix is
+//! the `detection-report` binary (`--calibration` for the same judging).
 
 use candle_core::Device;
 use verbench_inference::detection::{run_matrix, MatrixConfig, PROMPTS};
@@ -10,6 +11,12 @@ use verbench_inference::{load, WeightFormat};
 fn detection_matrix_ci_subset() {
     let path = super::real::model_path();
     let m = load(&path, WeightFormat::Quantized, &Device::Cpu).unwrap();
+    // The limits a 64-token greedy task carries (verbench_provider::task::toploc_params).
+    let (cal, _) = verbench_inference::calibration::smollm2_greedy().unwrap();
+    let limits = (
+        cal.limits.thresholds(),
+        cal.token_margin_milli_for(64) as f32 / 1000.0,
+    );
     let cfg = MatrixConfig {
         prompts: PROMPTS.lines().take(20).map(String::from).collect(),
         max_new_tokens: 64,
@@ -21,13 +28,15 @@ fn detection_matrix_ci_subset() {
         long_seed_offset: 0,
         honest_only: false,
         batch: 4,
+        limits: Some(limits),
     };
     let report = run_matrix(&m.model, &m.tokenizer, &cfg).unwrap();
     let table = report.to_markdown();
     eprintln!("{table}");
-    // Every row's expectation lives in `detection::CASES` (docs/detection.md explains each):
-    // honest rows pass, separable cheats fail on every item, partly separable ones on at least
-    // their measured share, and the int8 KV cache and the boundary rows are report-only.
+    // Every row's expectation at calibrated limits is `CaseSpec::expect_at(true)` (docs/detection.md,
+    // "At the calibrated limits"): honest rows pass, separable cheats fail on every item, and the
+    // near-honest ones (another system prompt, first sentence dropped, KV-cache precision) are
+    // report-only.
     let missed: Vec<String> = report
         .cases
         .iter()
