@@ -136,8 +136,9 @@ pub struct Snapshot {
     pub last_error: Option<String>,
     /// Events, derived.
     pub view: View,
-    /// Bundles by commitment.
-    pub bundles: HashMap<B256, BundleInfo>,
+    /// Bundles by commitment (shared with the indexer's cache: a snapshot copies no items).
+    #[serde(skip)]
+    pub bundles: HashMap<B256, std::sync::Arc<BundleInfo>>,
     /// Challengers' checks by commitment: (challenger URL, check).
     pub checks: HashMap<B256, Vec<(String, CheckInfo)>>,
     /// Verdict signers by dispute.
@@ -160,6 +161,8 @@ pub struct Indexer {
     benchmarks: Benchmarks,
     metrics: Metrics,
     benchmark_names: HashMap<B256, String>,
+    /// Bundle outcomes read from the store or fetched, with when they were fetched (parsed once).
+    bundle_cache: HashMap<B256, (u64, std::sync::Arc<BundleInfo>)>,
 }
 
 impl std::fmt::Debug for Indexer {
@@ -167,6 +170,13 @@ impl std::fmt::Debug for Indexer {
         f.debug_struct("Indexer")
             .field("game", &self.cfg.game)
             .finish()
+    }
+}
+
+impl Snapshot {
+    /// What reading commitment `id`'s bundle gave, if it was read.
+    pub fn bundle(&self, id: B256) -> Option<&BundleInfo> {
+        self.bundles.get(&id).map(|b| b.as_ref())
     }
 }
 
@@ -199,6 +209,7 @@ impl Indexer {
             benchmarks,
             metrics: Metrics::default(),
             benchmark_names: HashMap::new(),
+            bundle_cache: HashMap::new(),
         })
     }
 
@@ -236,11 +247,13 @@ impl Indexer {
             model_names: self.cfg.model_names.iter().cloned().collect(),
             ..Snapshot::default()
         };
+        // Challengers found unreachable in this pass are not asked again until the next one.
+        let mut down: HashMap<String, String> = HashMap::new();
         for c in &view.commitments {
             let spec = view.tasks.get(&c.commitment.taskId).map(|t| &t.spec);
             let info = self.bundle(c, spec, head.1).await?;
             snap.bundles.insert(c.id, info);
-            let checks = self.checks(c.id, c.status()).await?;
+            let checks = self.checks(c.id, c.status(), &mut down).await?;
             snap.checks.insert(c.id, checks);
             if let Some(spec) = spec {
                 if let Some(name) = self.benchmark_name(c.commitment.taskId, spec).await {
@@ -304,21 +317,27 @@ impl Indexer {
         Some(name)
     }
 
-    /// The stored bundle outcome of `c`, fetching it when it was never fetched, or when the last
-    /// try failed a while ago and the commitment is still active.
+    /// The bundle outcome of `c` (cached, else stored, else fetched), fetching it again when the
+    /// last try failed a while ago and the commitment is still active.
     async fn bundle(
         &mut self,
         c: &crate::model::CommitmentView,
         spec: Option<&TaskSpec>,
         now: u64,
-    ) -> anyhow::Result<BundleInfo> {
-        if let Some((at, _, body)) = self.store.bundle(c.id)? {
-            let info: BundleInfo = serde_json::from_str(&body).context("stored bundle")?;
-            let retry = matches!(info, BundleInfo::Failed { .. })
+    ) -> anyhow::Result<std::sync::Arc<BundleInfo>> {
+        if !self.bundle_cache.contains_key(&c.id) {
+            if let Some((at, _, body)) = self.store.bundle(c.id)? {
+                let info: BundleInfo = serde_json::from_str(&body).context("stored bundle")?;
+                self.bundle_cache
+                    .insert(c.id, (at, std::sync::Arc::new(info)));
+            }
+        }
+        if let Some((at, info)) = self.bundle_cache.get(&c.id) {
+            let retry = matches!(**info, BundleInfo::Failed { .. })
                 && c.status() == CommitmentStatus::Active
-                && now.saturating_sub(at) >= BUNDLE_RETRY_SECS;
+                && now.saturating_sub(*at) >= BUNDLE_RETRY_SECS;
             if !retry {
-                return Ok(info);
+                return Ok(info.clone());
             }
         }
         let info = self.read_bundle(c, spec).await;
@@ -333,6 +352,8 @@ impl Indexer {
         }
         self.store
             .put_bundle(c.id, now, ok, &serde_json::to_string(&info)?)?;
+        let info = std::sync::Arc::new(info);
+        self.bundle_cache.insert(c.id, (now, info.clone()));
         Ok(info)
     }
 
@@ -413,6 +434,7 @@ impl Indexer {
         &mut self,
         id: B256,
         status: CommitmentStatus,
+        down: &mut HashMap<String, String>,
     ) -> anyhow::Result<Vec<(String, CheckInfo)>> {
         let stored: HashMap<String, String> = self.store.checks(id)?.into_iter().collect();
         let mut out = Vec::new();
@@ -425,7 +447,32 @@ impl Indexer {
                     continue;
                 }
             }
+            if let Some(reason) = down.get(&base) {
+                // Keep what was stored; say why it was not refreshed.
+                let info = stored
+                    .get(&base)
+                    .and_then(|b| serde_json::from_str::<CheckInfo>(b).ok())
+                    .filter(|i| matches!(i, CheckInfo::Published { .. }))
+                    .unwrap_or_else(|| CheckInfo::Unreachable {
+                        reason: reason.clone(),
+                    });
+                out.push((base, info));
+                continue;
+            }
             let info = self.fetch_check(&base, id).await;
+            if let CheckInfo::Unreachable { reason } = &info {
+                down.insert(base.clone(), reason.clone());
+                // A check published before stays what the page shows while its challenger is
+                // unreachable.
+                if let Some(published) = stored
+                    .get(&base)
+                    .and_then(|b| serde_json::from_str::<CheckInfo>(b).ok())
+                    .filter(|i| matches!(i, CheckInfo::Published { .. }))
+                {
+                    out.push((base, published));
+                    continue;
+                }
+            }
             self.store
                 .put_check(id, &base, &serde_json::to_string(&info)?)?;
             out.push((base, info));

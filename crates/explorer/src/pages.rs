@@ -237,7 +237,7 @@ fn score_cell(snap: &Snapshot, c: &CommitmentView, class: &str) -> String {
     let Some(score) = c.claimed_score() else {
         return "no score claimed".into();
     };
-    let se = match snap.bundles.get(&c.id) {
+    let se = match snap.bundle(c.id) {
         Some(BundleInfo::Ok { stderr_wad, .. }) => stderr_wad
             .parse::<u128>()
             .map(|v| format!(" ± {:.3}", v as f64 / 1e18))
@@ -311,7 +311,7 @@ pub fn leaderboard(snap: &Snapshot) -> String {
         for (i, c) in rows.iter().enumerate() {
             let (class, word, sentence) = status_of(snap, c);
             let (valid, invalid) = leaf_checks(snap, c.id);
-            let model = match snap.bundles.get(&c.id) {
+            let model = match snap.bundle(c.id) {
                 Some(BundleInfo::Ok { model_hash, .. }) => model_hash
                     .parse::<B256>()
                     .map_or_else(|_| esc(model_hash), |h| model_name(snap, h)),
@@ -480,7 +480,7 @@ pub fn commitment(snap: &Snapshot, c: &CommitmentView) -> String {
         &median_points,
         &median_limits,
     ));
-    let scores: Vec<f64> = match snap.bundles.get(&c.id) {
+    let scores: Vec<f64> = match snap.bundle(c.id) {
         Some(BundleInfo::Ok { items, .. }) => items
             .iter()
             .filter_map(|i| i.score_wad.parse::<u128>().ok())
@@ -503,7 +503,7 @@ pub fn commitment(snap: &Snapshot, c: &CommitmentView) -> String {
     );
     // Items.
     body.push_str("<h2>Items</h2>");
-    match snap.bundles.get(&c.id) {
+    match snap.bundle(c.id) {
         None => body.push_str("<p id=\"bundle-state\">Bundle not read yet.</p>"),
         Some(BundleInfo::Failed { reason }) => {
             let _ = write!(
@@ -684,7 +684,7 @@ pub fn dispute(snap: &Snapshot, id: B256) -> Option<String> {
         }
     }
     body.push_str("<h2>Inclusion proof</h2>");
-    match snap.bundles.get(&d.dispute.commitmentId) {
+    match snap.bundle(d.dispute.commitmentId) {
         Some(BundleInfo::Ok { leaves, .. }) => {
             let hashes: Result<Vec<_>, _> = leaves
                 .iter()

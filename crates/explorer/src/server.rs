@@ -169,7 +169,7 @@ async fn api_commitment(State(s): State<Shared>, Path(id): Path<String>) -> Resp
         "commitment": c,
         "status": word,
         "statusText": sentence,
-        "bundle": snap.bundles.get(&cid),
+        "bundle": snap.bundle(cid),
         "checks": snap.checks.get(&cid),
     }))
     .into_response()
