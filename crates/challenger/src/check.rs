@@ -468,19 +468,41 @@ impl Checker {
             Ok(l) if B256::from(l.hash()) == leaf_hash => {}
             _ => return at_fault("revealed leaf is not the bundle's item".into()),
         }
-        let benchmark = self
-            .benchmarks
-            .get(c.taskId, target.spec, metrics)
+        let benchmark = self.verdict_benchmark(&target, metrics).await?;
+        let header = opened.header().clone();
+        self.verdict_on(&target, &benchmark, &header, &item, metrics)
+    }
+
+    /// The task's benchmark, or why this checker signs no verdict on it.
+    async fn verdict_benchmark(
+        &mut self,
+        target: &Target<'_>,
+        metrics: &Metrics,
+    ) -> anyhow::Result<Arc<Benchmark>> {
+        self.benchmarks
+            .get(target.commitment.taskId, target.spec, metrics)
             .await
-            .map_err(|why| {
-                anyhow!("not signing a verdict on a task this bot cannot judge: {why}")
-            })?;
-        let (j, _) = self.judge_item(target.spec, &benchmark, opened.header(), &item)?;
+            .map_err(|why| anyhow!("not signing a verdict on a task this bot cannot judge: {why}"))
+    }
+
+    /// An operator's verdict on `item`: the judge's, as an outcome.
+    fn verdict_on(
+        &mut self,
+        target: &Target<'_>,
+        benchmark: &Benchmark,
+        header: &Header,
+        item: &Item,
+        metrics: &Metrics,
+    ) -> anyhow::Result<Outcome> {
+        let (j, _) = self.judge_item(target.spec, benchmark, header, item)?;
         Metrics::inc(&metrics.leaves_checked);
-        match j {
-            Judgement::Valid => Ok(Outcome::LeafValid),
-            Judgement::Invalid { reason } => at_fault(reason.to_string()),
-        }
+        Ok(match j {
+            Judgement::Valid => Outcome::LeafValid,
+            Judgement::Invalid { reason } => {
+                info!(commitment = %target.id, why = %reason, "verdict: provider at fault");
+                Outcome::ProviderAtFault
+            }
+        })
     }
 
     /// An operator's verdict from chain data alone (docs/protocol.md, "Judging from chain data"):
@@ -498,7 +520,6 @@ impl Checker {
         toploc: &[u8],
         metrics: &Metrics,
     ) -> anyhow::Result<Outcome> {
-        let c = target.commitment;
         let at_fault = |why: String| {
             info!(commitment = %target.id, %why, "verdict from chain data: provider at fault");
             Ok(Outcome::ProviderAtFault)
@@ -509,13 +530,7 @@ impl Checker {
         let spec = target
             .spec
             .ok_or_else(|| anyhow!("task spec not seen: not judging"))?;
-        let benchmark = self
-            .benchmarks
-            .get(c.taskId, target.spec, metrics)
-            .await
-            .map_err(|why| {
-                anyhow!("not signing a verdict on a task this bot cannot judge: {why}")
-            })?;
+        let benchmark = self.verdict_benchmark(&target, metrics).await?;
         if verbench_bundle::keccak256(output) != leaf.output_hash
             || verbench_bundle::keccak256(toploc) != leaf.toploc_hash
         {
@@ -561,12 +576,7 @@ impl Checker {
         };
         // If the dataset's input is not the one the leaf commits to, the judge's first check
         // (leaf_of: input_hash against hashLeaf(input)) fails and says so.
-        let (j, _) = self.judge_item(target.spec, &benchmark, &header, &item)?;
-        Metrics::inc(&metrics.leaves_checked);
-        match j {
-            Judgement::Valid => Ok(Outcome::LeafValid),
-            Judgement::Invalid { reason } => at_fault(reason.to_string()),
-        }
+        self.verdict_on(&target, &benchmark, &header, &item, metrics)
     }
 
     /// Judges one item with the model (loaded on first use).
