@@ -71,6 +71,8 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     /// @dev Written only for tasks with a fee: requester and amount in one slot (what `finalize`
     /// reads), `cancelledAt` in the next (written by `cancelFee`).
     mapping(bytes32 taskId => TaskFee) private _taskFees;
+    /// @dev Operators' sealed verdicts (`sealVerdict`): keccak256 of the signature each will reveal.
+    mapping(bytes32 disputeId => mapping(address operator => bytes32 seal)) private _seals;
 
     /// @param serviceManager_ The operator set; its `disputeGame()` must be this contract.
     /// @param treasury_ Receives the part of a faulty provider's bond not paid to the challenger.
@@ -363,8 +365,9 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
 
         // What `claimVerdictPay` will need to pay these signers, chained into the commitment's state
         // by `_close` (no slot of its own: resolve stays under its gas goal).
-        bytes32 entry =
-            _verdictEntry(did, dispute.snapshot, _verdictPay(dispute.challengerBond), eligible, signers);
+        bytes32 entry = _verdictEntry(
+            did, dispute.snapshot, _verdictPay(dispute.challengerBond), eligible, signers, signatures
+        );
         DisputeStatus status = outcome == Outcome.ProviderAtFault
             ? DisputeStatus.ProviderAtFault
             : DisputeStatus.ChallengerWrong;
@@ -380,6 +383,18 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDisputeGame
+    function sealVerdict(Dispute calldata dispute, bytes32 seal) external {
+        bytes32 did = _loadDispute(dispute);
+        if (dispute.status != DisputeStatus.Voting) revert WrongDisputeStatus(dispute.status);
+        // voteDeadline = leaf known + votingPeriod, so this does not underflow.
+        uint48 sealDeadline = dispute.voteDeadline - _votingPeriod / 4;
+        if (block.timestamp > sealDeadline) revert SealingClosed(sealDeadline);
+        if (seal == 0 || _seals[did][msg.sender] != 0) revert AlreadySealed(did, msg.sender);
+        _seals[did][msg.sender] = seal;
+        emit VerdictSealed(did, msg.sender, seal);
+    }
+
+    /// @inheritdoc IDisputeGame
     function claimVerdictPay(bytes32 commitmentId, VerdictPay[] calldata verdicts) external {
         StoredState storage s = _commitmentStates[commitmentId];
         bytes26 unpaid = s.unpaidVerdicts;
@@ -388,7 +403,9 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         bytes26 chain = 0;
         for (uint256 i; i < n; ++i) {
             VerdictPay calldata v = verdicts[i];
-            chain = _chain(chain, _verdictEntry(v.disputeId, v.snapshot, v.pay, v.stakeEligible, v.signers));
+            chain = _chain(
+                chain, _verdictEntry(v.disputeId, v.snapshot, v.pay, v.stakeEligible, v.signers, v.signatures)
+            );
         }
         if (unpaid == bytes26(0) || chain != unpaid) revert VerdictPayMismatch(commitmentId);
         // Paid once: the chain restarts empty before anything is credited.
@@ -508,6 +525,11 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     /// @inheritdoc IDisputeGame
     function disputeHash(bytes32 disputeId) external view returns (bytes32) {
         return _disputes[disputeId];
+    }
+
+    /// @inheritdoc IDisputeGame
+    function verdictSeal(bytes32 disputeId, address operator) external view returns (bytes32) {
+        return _seals[disputeId][operator];
     }
 
     /// @inheritdoc IDisputeGame
@@ -690,15 +712,19 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Credits one verdict's signers `pay * weight / stakeEligible` each (their vote weight now,
-    /// at most what it was when they voted: none if slashed since) and the treasury the rest.
+    /// @dev Credits each of one verdict's signers that sealed the signature `resolve` counted
+    /// `pay * weight / stakeEligible` (its vote weight now, at most what it was when it voted: none if
+    /// slashed since) and the treasury the rest.
     function _payVerdict(VerdictPay calldata v) private {
         uint256 pay = v.pay;
         uint256 paid = 0;
         uint256 m = v.signers.length;
-        // Bounded by the signers `resolve` counted (the caller's calldata there).
+        // Bounded by the signers `resolve` counted (the caller's calldata there); the entry binds one
+        // signature to each.
         for (uint256 j; j < m; ++j) {
             address signer = v.signers[j];
+            // An unsealed (or late, or other) verdict forfeits its share: it may have been copied.
+            if (_seals[v.disputeId][signer] != keccak256(abi.encode(v.signatures[j]))) continue;
             uint256 amount = pay * _serviceManager.voteWeightAt(signer, v.snapshot) / v.stakeEligible;
             // Distinct signers' weights sum to at most the eligible stake, so this never binds; it
             // keeps the pay within what was set aside whatever the operator set answers.
@@ -740,8 +766,9 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
     }
 
     /// @dev A verdict's entry in its commitment's unpaid-verdict chain (`unpaidVerdicts`):
-    /// keccak256(abi.encode(did, snapshot, pay, eligible, keccak256(abi.encodePacked(signers)))), in
-    /// assembly because the compiler's copy of a calldata array costs ~1.5k gas in `resolve`. The
+    /// keccak256(abi.encode(did, snapshot, pay, eligible, keccak256(abi.encodePacked(signers)),
+    /// keccak256(abi.encode(signatures)[64:]))), the last being the signatures' (r, vs) words in order,
+    /// in assembly because the compiler's copy of a calldata array costs ~1.5k gas in `resolve`. The
     /// signers' words are hashed as they are in calldata, which is their abi.encodePacked form once
     /// clean; a dirty one makes `resolve` and `_payVerdict` revert when they read it.
     function _verdictEntry(
@@ -749,7 +776,8 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
         uint48 snapshot,
         uint256 pay,
         uint256 eligible,
-        address[] calldata signers
+        address[] calldata signers,
+        Sig[] calldata signatures
     ) private pure returns (bytes32 entry) {
         assembly ("memory-safe") {
             // Scratch memory past the free memory pointer, not allocated: nothing is kept there.
@@ -757,12 +785,16 @@ contract DisputeGame is IDisputeGame, EIP712, ReentrancyGuardTransient {
             let len := shl(5, signers.length)
             calldatacopy(m, signers.offset, len)
             let signersHash := keccak256(m, len)
+            len := shl(6, signatures.length)
+            calldatacopy(m, signatures.offset, len)
+            let signaturesHash := keccak256(m, len)
             mstore(m, did)
             mstore(add(m, 0x20), and(snapshot, 0xffffffffffff))
             mstore(add(m, 0x40), pay)
             mstore(add(m, 0x60), eligible)
             mstore(add(m, 0x80), signersHash)
-            entry := keccak256(m, 0xa0)
+            mstore(add(m, 0xa0), signaturesHash)
+            entry := keccak256(m, 0xc0)
         }
     }
 

@@ -313,7 +313,7 @@ contract DisputeGameTest is Deployers {
         sm.withdrawStake();
         vm.expectEmit(address(game));
         emit IDisputeGame.ProviderStakeSlashed(did, provider, 2 ether);
-        resolveWith(d, did, IDisputeGame.Outcome.ProviderAtFault, 3);
+        resolveUnsealed(d, did, IDisputeGame.Outcome.ProviderAtFault, 3);
         vm.warp(uint256(endsAt) + 1);
         uint256 before = provider.balance;
         vm.prank(provider);
@@ -707,7 +707,7 @@ contract DisputeGameTest is Deployers {
         fin.status = IDisputeGame.DisputeStatus.ProviderAtFault;
         vm.expectEmit(address(game));
         emit IDisputeGame.DisputeResolved(did, cid, IDisputeGame.Cause.Verdict, 30 ether, 40 ether, fin);
-        resolveWith(d, did, IDisputeGame.Outcome.ProviderAtFault, 3);
+        resolveUnsealed(d, did, IDisputeGame.Outcome.ProviderAtFault, 3);
         vm.assertEq(game.disputeHash(did), keccak256(abi.encode(fin)), "final");
         uint256 share = uint256(PROVIDER_BOND) * CHALLENGER_SHARE_BPS / 10_000;
         vm.assertEq(game.credit(challenger), CHALLENGER_BOND + share, "challenger");
@@ -745,7 +745,7 @@ contract DisputeGameTest is Deployers {
         (bytes32 did1, IDisputeGame.Dispute memory d1) = openWithLeaf(c, cid, challenger, 1);
         vm.expectEmit(address(game));
         emit IDisputeGame.ProviderStakeSlashed(did0, provider, 2 ether);
-        resolveWith(d0, did0, IDisputeGame.Outcome.ProviderAtFault, 3);
+        resolveUnsealed(d0, did0, IDisputeGame.Outcome.ProviderAtFault, 3);
         resolveWith(d1, did1, IDisputeGame.Outcome.ProviderAtFault, 3);
         vm.assertEq(uint256(sm.operatorInfo(provider).stake), 18 ether, "slashed once per commitment");
     }
@@ -1041,7 +1041,7 @@ contract DisputeGameTest is Deployers {
         fin.status = IDisputeGame.DisputeStatus.ProviderAtFault;
         vm.expectEmit(address(game));
         emit IDisputeGame.DisputeResolved(did, cid, IDisputeGame.Cause.Verdict, 29 ether, 39 ether, fin);
-        resolveWith(d, did, IDisputeGame.Outcome.ProviderAtFault, 3);
+        resolveUnsealed(d, did, IDisputeGame.Outcome.ProviderAtFault, 3);
     }
 
     // ---------------------------------------------------------------------------------------

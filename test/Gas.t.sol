@@ -237,6 +237,21 @@ contract GasTest is Deployers {
         vm.assertLe(total, 120_000, "resolve goal");
     }
 
+    /// @dev An operator seals its verdict (its own cost per dispute, docs/protocol.md "Lazy operators"):
+    /// the seal slot from zero.
+    function test_gas_sealVerdict() public {
+        IDisputeGame.Dispute memory d = _openVotingDispute();
+        bytes32 did = game.disputeIdOf(cid, INDEX);
+        bytes32 seal =
+            sealOf(signVerdict(operatorKeys[0], did, d.leafHash, IDisputeGame.Outcome.ProviderAtFault));
+        bytes memory data = abi.encodeCall(game.sealVerdict, (d, seal));
+        vm.warp(block.timestamp + 1 hours);
+        _cool();
+        vm.prank(operators[0]);
+        game.sealVerdict(d, seal);
+        _report("sealVerdict", data, vm.snapshotGasLastCall("sealVerdict"), 0);
+    }
+
     /// @dev `expire` after the vote deadline (no verdict): the bond goes to the treasury.
     function test_gas_expire() public {
         IDisputeGame.Dispute memory d = _openVotingDispute();

@@ -192,13 +192,14 @@ interface IDisputeGame {
     /// @notice A settled verdict whose signers are owed their pay, as `claimVerdictPay` takes it
     /// (docs/protocol.md, "Fees and operator pay"). Every field is what `resolve` had: the dispute's
     /// id and snapshot, the wei set aside (`challengerBond * operatorPayBps / 10000`), the eligible
-    /// stake of its quorum check and the signers it counted, in the order given.
+    /// stake of its quorum check, the signers it counted and their signatures, in the order given.
     struct VerdictPay {
         bytes32 disputeId;
         uint48 snapshot;
         uint256 pay;
         uint256 stakeEligible;
         address[] signers;
+        Sig[] signatures;
     }
 
     /// @notice A compact ECDSA signature (EIP-2098): r and (s | yParity << 255).
@@ -291,6 +292,9 @@ interface IDisputeGame {
     event FeeRefunded(bytes32 indexed taskId, address indexed requester, uint256 amount);
     /// @notice Emitted when a verdict's pay was distributed: `toSigners` to the signers it counted (one
     /// `Credited` each), the rest (stake that did not sign, rounding) to the treasury.
+    /// @notice `operator` sealed its verdict on a voting dispute: `seal` = keccak256(abi.encode(r, vs)) of
+    /// its verdict signature, revealed later by `resolve`.
+    event VerdictSealed(bytes32 indexed disputeId, address indexed operator, bytes32 seal);
     event VerdictPayClaimed(bytes32 indexed disputeId, uint256 toSigners, uint256 toTreasury);
     /// @notice Emitted when an operator was slashed for signing two verdicts on one dispute.
     event EquivocationSlashed(
@@ -393,6 +397,10 @@ interface IDisputeGame {
     /// @notice Thrown when refunding a fee whose offer still holds (`refundableAfter == 0`) or before
     /// `refundableAfter`, while a commitment made before the cancellation may still earn it.
     error FeeNotRefundable(uint48 refundableAfter);
+    /// @notice Thrown by `sealVerdict` after the dispute's seal deadline (`voteDeadline - votingPeriod / 4`).
+    error SealingClosed(uint48 sealDeadline);
+    /// @notice Thrown by `sealVerdict` for a zero seal or an operator that sealed this dispute already.
+    error AlreadySealed(bytes32 disputeId, address operator);
     /// @notice Thrown when the verdicts given to `claimVerdictPay` are not the commitment's unpaid ones.
     error VerdictPayMismatch(bytes32 commitmentId);
 
@@ -493,10 +501,20 @@ interface IDisputeGame {
     /// by `finalize` after the window).
     function expire(Dispute calldata dispute) external;
 
+    /// @notice Seals the caller's verdict on a voting dispute before the seal deadline
+    /// (`voteDeadline - votingPeriod / 4`), once: `seal` = keccak256(abi.encode(r, vs)) of the compact
+    /// signature the caller will give for its verdict. Only sealed verdicts are paid (`claimVerdictPay`);
+    /// operators keep their signatures private until the deadline (docs/protocol.md, "Lazy operators").
+    function sealVerdict(Dispute calldata dispute, bytes32 seal) external;
+
+    /// @notice The seal `operator` made on dispute `disputeId` (0 if none).
+    function verdictSeal(bytes32 disputeId, address operator) external view returns (bytes32);
+
     /// @notice Pays the signers of every verdict on `commitmentId` not yet paid (anyone may call), all at
     /// once: `verdicts` must be exactly those, oldest first, as `unpaidVerdicts` chains them. Each
-    /// signer is credited `pay * voteWeightAt(signer, snapshot) / stakeEligible`, the rest of each
-    /// `pay` goes to the treasury.
+    /// signer whose seal on the dispute is the hash of the signature `resolve` counted is credited
+    /// `pay * voteWeightAt(signer, snapshot) / stakeEligible`; the rest of each `pay` (unsealed
+    /// signers' shares included) goes to the treasury.
     function claimVerdictPay(bytes32 commitmentId, VerdictPay[] calldata verdicts) external;
 
     /// @notice Slashes an operator that signed two different verdicts on one dispute (anyone may call).

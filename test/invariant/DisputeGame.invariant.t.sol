@@ -54,6 +54,8 @@ contract GameHandler is Test {
 
     /// @dev A verdict whose signers are not yet paid, as `claimVerdictPay` takes it.
     mapping(bytes32 cid => IDisputeGame.VerdictPay[]) internal _unpaid;
+    /// @dev The signatures of the `resolve` in flight (read back with its signers).
+    IDisputeGame.Sig[] internal _lastSigs;
     /// @dev The signers of the `resolve` in flight (read back when its DisputeResolved is absorbed).
     address[] internal _lastSigners;
 
@@ -319,11 +321,33 @@ contract GameHandler is Test {
             mstore(sigs, k)
         }
         _lastSigners = signers;
+        for (uint256 i; i < k; ++i) {
+            _lastSigs.push(sigs[i]);
+        }
         vm.recordLogs();
         try game.resolve(d, o, signers, sigs) {
             _absorbLogs();
         } catch {}
         delete _lastSigners;
+        delete _lastSigs;
+    }
+
+    /// @dev An operator seals a verdict on a dispute: the one it may sign later, or another (`honest`
+    /// false), which forfeits its pay if it signs.
+    function seal(uint256 di, uint256 oi, bool fault, bool honest) external {
+        ++calls;
+        if (_dis.length == 0) return;
+        Dis storage x = _dis[di % _dis.length];
+        IDisputeGame.Outcome o = fault ? IDisputeGame.Outcome.ProviderAtFault : IDisputeGame.Outcome.LeafValid;
+        uint256 i = oi % 4;
+        bytes32 digest =
+            game.verdictDigest(IDisputeGame.Verdict({disputeId: x.id, leafHash: x.d.leafHash, outcome: o}));
+        (bytes32 r, bytes32 vs) = vm.signCompact(operatorKeys[i], digest);
+        bytes32 s = honest ? keccak256(abi.encode(r, vs)) : keccak256(abi.encode(r, vs, i));
+        vm.prank(operators[i]);
+        try game.sealVerdict(x.d, s) {
+            hits["seal"] += 1;
+        } catch {}
     }
 
     /// @dev Anyone claims the pay of a commitment's unpaid verdicts (all of them, or all but the last:
@@ -508,6 +532,9 @@ contract GameHandler is Test {
                     v.pay = pay;
                     v.stakeEligible = eligible;
                     v.signers = _lastSigners;
+                    for (uint256 j; j < _lastSigs.length; ++j) {
+                        v.signatures.push(_lastSigs[j]);
+                    }
                 }
                 if (cause == IDisputeGame.Cause.Verdict) {
                     uint256 total = sm.totalStakeAt(d.snapshot);
@@ -596,7 +623,7 @@ contract DisputeGameInvariantTest is Deployers {
         bytes32 feeTask = game.registerTask{value: FEE}(spec);
         handler = new GameHandler(game, sm, t, treasury, operators, operatorKeys, feeTask, requester, FEE);
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](16);
+        bytes4[] memory selectors = new bytes4[](17);
         selectors[0] = GameHandler.commit.selector;
         selectors[1] = GameHandler.openDispute.selector;
         selectors[2] = GameHandler.reveal.selector;
@@ -613,6 +640,7 @@ contract DisputeGameInvariantTest is Deployers {
         selectors[13] = GameHandler.claimPay.selector;
         selectors[14] = GameHandler.cancelFee.selector;
         selectors[15] = GameHandler.refundFee.selector;
+        selectors[16] = GameHandler.seal.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
@@ -771,6 +799,7 @@ contract DisputeGameInvariantTest is Deployers {
         console.log("withdrawn", handler.hits("withdrawn"));
         console.log("score faults", handler.hits("scoreFault"));
         console.log("verdict pay claims", handler.hits("verdictPay"));
+        console.log("verdict seals", handler.hits("seal"));
         console.log("fees paid", handler.hits("feePaid"));
         console.log("fees refunded", handler.hits("feeRefunded"));
         console.log("disputes", handler.disCount());

@@ -30,6 +30,8 @@ abstract contract Deployers is Test {
     uint16 internal constant OPERATOR_PAY_BPS = 2000;
     /// @dev What a verdict on a default task sets aside for its signers.
     uint256 internal constant VERDICT_PAY = uint256(CHALLENGER_BOND) * OPERATOR_PAY_BPS / 10_000;
+    /// @dev The outcome each dispute was resolved with here (`verdictPayOf` rebuilds its signatures).
+    mapping(bytes32 disputeId => IDisputeGame.Outcome) internal resolvedOutcome;
 
     ServiceManager internal sm;
     DisputeGame internal game;
@@ -279,8 +281,8 @@ abstract contract Deployers is Test {
         }
     }
 
-    /// @dev What `claimVerdictPay` takes for a verdict the first `count` operators signed on `d`,
-    /// whose eligible stake was `eligible`.
+    /// @dev What `claimVerdictPay` takes for a verdict the first `count` operators signed on `d`
+    /// (with the outcome `resolveWith` gave it), whose eligible stake was `eligible`.
     function verdictPayOf(IDisputeGame.Dispute memory d, bytes32 did, uint256 count, uint256 eligible)
         internal
         view
@@ -290,9 +292,25 @@ abstract contract Deployers is Test {
         v.snapshot = d.snapshot;
         v.pay = uint256(d.challengerBond) * OPERATOR_PAY_BPS / 10_000;
         v.stakeEligible = eligible;
-        v.signers = new address[](count);
+        (v.signers, v.signatures) = sigsOf(count, did, d.leafHash, resolvedOutcome[did]);
+    }
+
+    /// @dev The seal of a compact signature, as `sealVerdict` takes it.
+    function sealOf(IDisputeGame.Sig memory sig) internal pure returns (bytes32) {
+        return keccak256(abi.encode(sig.r, sig.vs));
+    }
+
+    /// @dev The first `count` operators seal their verdict `outcome` on the voting dispute `d`.
+    function sealVerdicts(
+        IDisputeGame.Dispute memory d,
+        bytes32 did,
+        IDisputeGame.Outcome outcome,
+        uint256 count
+    ) internal {
+        (address[] memory signers, IDisputeGame.Sig[] memory sigs) = sigsOf(count, did, d.leafHash, outcome);
         for (uint256 i; i < count; ++i) {
-            v.signers[i] = operators[i];
+            vm.prank(signers[i]);
+            game.sealVerdict(d, sealOf(sigs[i]));
         }
     }
 
@@ -303,13 +321,33 @@ abstract contract Deployers is Test {
         game.claimVerdictPay(cid, vs);
     }
 
+    /// @dev The first `count` operators seal (while sealing is open) and sign `outcome`; anyone resolves.
     function resolveWith(
         IDisputeGame.Dispute memory d,
         bytes32 did,
         IDisputeGame.Outcome outcome,
         uint256 count
     ) internal returns (IDisputeGame.Dispute memory) {
+        if (block.timestamp <= d.voteDeadline - VOTING_PERIOD / 4) {
+            sealVerdicts(d, did, outcome, count);
+        }
+        resolveUnsealed(d, did, outcome, count);
+        d = copyOf(d);
+        d.status = outcome == IDisputeGame.Outcome.ProviderAtFault
+            ? IDisputeGame.DisputeStatus.ProviderAtFault
+            : IDisputeGame.DisputeStatus.ChallengerWrong;
+        return d;
+    }
+
+    /// @dev `resolveWith` without sealing first (whatever the operators sealed before stays).
+    function resolveUnsealed(
+        IDisputeGame.Dispute memory d,
+        bytes32 did,
+        IDisputeGame.Outcome outcome,
+        uint256 count
+    ) internal returns (IDisputeGame.Dispute memory) {
         (address[] memory signers, IDisputeGame.Sig[] memory sigs) = sigsOf(count, did, d.leafHash, outcome);
+        resolvedOutcome[did] = outcome;
         game.resolve(d, outcome, signers, sigs);
         d = copyOf(d);
         d.status = outcome == IDisputeGame.Outcome.ProviderAtFault

@@ -40,6 +40,9 @@ pub struct DisputeEntry {
     /// The item published on chain for the leaf (`ItemPublished`: output bytes, TOPLOC bytes).
     #[serde(default)]
     pub item: Option<(Bytes, Bytes)>,
+    /// Whether this bot's verdict seal is on chain (`sealVerdict`), or sealing closed before it was.
+    #[serde(default)]
+    pub sealed: bool,
 }
 
 /// How far a dispute the bot decided to open has come.

@@ -137,6 +137,7 @@ pub async fn run_demo(net: &Devnet) -> anyhow::Result<DemoOutcome> {
             me: net.address(account),
             from_block: net.deployment.block_number,
             bundle_dir: dir.join(format!("published-{account}")),
+            peers: Vec::new(),
         };
         let pass = watcher.pass().await?;
         println!(
@@ -323,6 +324,7 @@ async fn registry_benchmarks(
             me: net.address(role::HONEST),
             from_block: net.deployment.block_number,
             bundle_dir: sub.join(format!("published-{}", role::HONEST)),
+            peers: Vec::new(),
         };
         watcher.pass().await?;
         challenger.run_once().await?;

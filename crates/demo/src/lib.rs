@@ -251,10 +251,11 @@ impl OperatorSet {
         Ok(Self { bots, urls })
     }
 
-    /// Every bot takes one step, twice (sign and serve, then collect and resolve).
+    /// Every bot takes one step, three times: sign and seal (the last to seal sees every seal and
+    /// serves its verdict), then serve (every seal is on chain), then collect and resolve.
     pub async fn round(&mut self) -> anyhow::Result<usize> {
         let mut resolved = 0;
-        for _ in 0..2 {
+        for _ in 0..3 {
             for bot in &mut self.bots {
                 resolved += bot.run_once().await?.resolved;
             }

@@ -375,6 +375,17 @@ impl View {
                     d.dispute = e.dispute;
                 }
             }
+            E::VerdictSealed(e) => {
+                if let Some(d) = self.disputes.get_mut(&e.disputeId) {
+                    d.timeline.push(Step {
+                        what: format!(
+                            "verdict sealed by operator {} (its signature stays private until the seal deadline; only sealed verdicts are paid)",
+                            e.operator
+                        ),
+                        at,
+                    });
+                }
+            }
             E::ItemPublished(e) => {
                 if let Some(d) = self.disputes.get_mut(&e.disputeId) {
                     d.timeline.push(Step {

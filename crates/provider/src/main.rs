@@ -293,6 +293,11 @@ struct WatchArgs {
     /// One pass, then exit.
     #[arg(long)]
     once: bool,
+    /// An operator's attestation endpoint (`http://host:port`; repeat for each): with them the
+    /// watcher submits the operators' LeafValid verdict on its own disputes itself instead of
+    /// waiting for an operator to.
+    #[arg(long = "peer")]
+    peers: Vec<String>,
 }
 
 struct Chain {
@@ -785,6 +790,7 @@ async fn main() -> anyhow::Result<()> {
                 me: chain.me,
                 from_block: chain.deployment.block_number,
                 bundle_dir: a.publish.publish_dir.clone(),
+                peers: a.peers.clone(),
             };
             let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
             let server = match a.listen {

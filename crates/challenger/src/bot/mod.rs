@@ -34,7 +34,7 @@ use tracing::{debug, error, info, warn};
 use verbench_chain::bindings::{
     IDisputeGame::{
         self, Commitment, CommitmentStatus, Dispute, DisputeStatus, IDisputeGameErrors,
-        IDisputeGameEvents, Outcome, Sig, TaskSpec,
+        IDisputeGameEvents, Outcome, TaskSpec,
     },
     IOperatorSet,
 };

@@ -40,6 +40,18 @@ impl Bot {
                 continue;
             }
             if d.status != DisputeStatus::Voting {
+                // A verdict this operator signed, submitted by anyone: claim its signers' pay (the
+                // submitter usually has; then there is nothing left to claim).
+                if entry.attestation.is_some()
+                    && matches!(
+                        d.status,
+                        DisputeStatus::ProviderAtFault | DisputeStatus::ChallengerWrong
+                    )
+                {
+                    if let Err(e) = self.claim_verdict_pay(d.commitmentId).await {
+                        warn!(commitment = %d.commitmentId, error = %format!("{e:#}"), "cannot claim the verdict pay yet");
+                    }
+                }
                 self.mark_done(did);
                 continue;
             }
@@ -137,60 +149,14 @@ impl Bot {
 
     /// Claims the operators' pay of every unpaid verdict on commitment `cid` (docs/protocol.md,
     /// "Operator pay"): the verdicts of its `DisputeResolved` events with cause `Verdict` not
-    /// claimed yet, oldest first, each with the signers its `resolve` transaction carried and
+    /// claimed yet, oldest first, each with the signers and signatures its `resolve` transaction
+    /// carried and
     /// `P = challengerBond x operatorPayBps / 10000`.
     pub(super) async fn claim_verdict_pay(&self, cid: B256) -> anyhow::Result<()> {
-        use alloy::consensus::Transaction as _;
-        use alloy::sol_types::SolCall as _;
-        use verbench_chain::bindings::IDisputeGame::{Cause, VerdictPay};
-        if self.game.unpaidVerdicts(cid).call().await? == B256::ZERO {
+        let verdicts =
+            verbench_chain::verdict::unpaid_verdicts(&self.game, cid, self.cfg.start_block).await?;
+        if verdicts.is_empty() {
             return Ok(());
-        }
-        let bps = U256::from(self.game.operatorPayBps().call().await?);
-        let resolved = self
-            .game
-            .DisputeResolved_filter()
-            .topic2(cid)
-            .from_block(self.cfg.start_block)
-            .query()
-            .await?;
-        let ids: Vec<B256> = resolved.iter().map(|(e, _)| e.disputeId).collect();
-        let claimed: std::collections::HashSet<B256> = if ids.is_empty() {
-            Default::default()
-        } else {
-            self.game
-                .VerdictPayClaimed_filter()
-                .topic1(ids)
-                .from_block(self.cfg.start_block)
-                .query()
-                .await?
-                .into_iter()
-                .map(|(e, _)| e.disputeId)
-                .collect()
-        };
-        let mut verdicts = Vec::new();
-        for (e, log) in resolved {
-            if e.cause != Cause::Verdict || claimed.contains(&e.disputeId) {
-                continue;
-            }
-            let tx = log.transaction_hash.ok_or_else(|| {
-                anyhow!("the node gives no transaction for a DisputeResolved log")
-            })?;
-            let t = self
-                .provider
-                .get_transaction_by_hash(tx)
-                .await?
-                .ok_or_else(|| anyhow!("resolve transaction {tx} not available"))?;
-            let call = IDisputeGame::resolveCall::abi_decode(t.inner.input()).map_err(|_| {
-                anyhow!("dispute {} was resolved through another contract: its signers are not in transaction {tx}", e.disputeId)
-            })?;
-            verdicts.push(VerdictPay {
-                disputeId: e.disputeId,
-                snapshot: e.dispute.snapshot,
-                pay: U256::from(e.dispute.challengerBond) * bps / U256::from(10_000u64),
-                stakeEligible: e.stakeEligible,
-                signers: call.signers,
-            });
         }
         let n = verdicts.len();
         match self
@@ -314,11 +280,84 @@ impl Bot {
                 a
             }
         };
+        // Sealed verdicts (docs/protocol.md, "Lazy operators"): only a verdict sealed before the
+        // seal deadline is paid, and this one stays private until nobody can copy it any more.
+        let period = u64::from(self.game.votingPeriod().call().await?);
+        let seal_deadline = u48(d.voteDeadline).saturating_sub(period / 4);
+        if !entry.sealed {
+            if now <= seal_deadline {
+                self.seal(did, d, &mine).await?;
+            } else {
+                warn!(dispute = %did, "sealing closed before this verdict was sealed: it will not be paid");
+                self.set_sealed(did)?;
+            }
+        }
+        if now <= seal_deadline && !self.all_sealed(did, d).await? {
+            debug!(dispute = %did, seal_deadline, "verdict kept private until every eligible operator has sealed or the seal deadline");
+            return Ok(());
+        }
         if let Ok(mut map) = self.shared.attestations.write() {
             map.insert(did, mine.clone());
         }
         let outcome = Outcome::from(mine.outcome);
         self.try_resolve(did, d, outcome, Some(mine), report).await
+    }
+
+    /// Sends this operator's seal of its verdict `a` on dispute `d`: keccak256(r || vs).
+    async fn seal(&mut self, did: B256, d: &Dispute, a: &Attestation) -> anyhow::Result<()> {
+        let seal = verbench_chain::verdict::seal_of(a.r, a.vs);
+        match self
+            .send("sealVerdict", self.game.sealVerdict(d.clone(), seal).send())
+            .await?
+        {
+            Sent::Ok => {
+                info!(dispute = %did, "verdict sealed");
+                self.set_sealed(did)?;
+            }
+            Sent::Moot(why) => {
+                debug!(dispute = %did, %why, "sealVerdict moot");
+                self.set_sealed(did)?;
+            }
+            Sent::Refused(why) => {
+                // Sealed already (a restart after the transaction), or the deadline passed: the
+                // chain says which; either way there is nothing more to send.
+                if self.game.verdictSeal(did, self.me).call().await? == seal {
+                    self.set_sealed(did)?;
+                } else {
+                    warn!(dispute = %did, %why, "sealVerdict refused");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn set_sealed(&mut self, did: B256) -> anyhow::Result<()> {
+        if let Some(e) = self.state.disputes.get_mut(&did) {
+            e.sealed = true;
+        }
+        self.save()
+    }
+
+    /// Whether every operator whose stake may vote on `d` has sealed a verdict on it (then no
+    /// verdict revealed now can be copied into a paid seal).
+    async fn all_sealed(&self, did: B256, d: &Dispute) -> anyhow::Result<bool> {
+        let sealers: std::collections::BTreeSet<Address> = self
+            .game
+            .VerdictSealed_filter()
+            .topic1(did)
+            .from_block(self.cfg.start_block)
+            .query()
+            .await?
+            .into_iter()
+            .map(|(e, _)| e.operator)
+            .collect();
+        let mut sealed = U256::ZERO;
+        for s in sealers {
+            if s != d.provider && s != d.challenger {
+                sealed += self.sm.voteWeightAt(s, d.snapshot).call().await?;
+            }
+        }
+        Ok(sealed >= verbench_chain::verdict::eligible_stake(&self.sm, d).await?)
     }
 
     /// Collects the peers' attestations on dispute `did` for `outcome` (with `own`, this
@@ -341,64 +380,28 @@ impl Bot {
         };
         let mut agreeing: Vec<Attestation> = own.into_iter().collect();
         for peer in &self.cfg.peers {
-            let url = format!("{}/attestations/{did}", peer.trim_end_matches('/'));
-            let got = match self.http.get(&url).send().await {
-                Ok(r) if r.status().is_success() => r.json::<Attestation>().await.ok(),
-                _ => None,
-            };
-            if let Some(a) = got {
-                if a.dispute_id == did
-                    && a.leaf_hash == d.leafHash
-                    && a.outcome == wanted
-                    && !agreeing.iter().any(|x| x.signer == a.signer)
-                {
+            if let Some(a) = verbench_chain::verdict::fetch_attestation(&self.http, peer, did).await
+            {
+                if a.outcome == wanted {
                     agreeing.push(a);
                 }
             }
         }
-        let digest = verbench_chain::verdict::verdict_digest(
+        let t = verbench_chain::verdict::tally(
+            &self.game,
+            &self.sm,
             self.chain_id,
-            self.cfg.game,
             did,
-            d.leafHash,
+            d,
             outcome,
-        );
-        let snapshot = d.snapshot;
-        let mut signers = Vec::new();
-        let mut stake_for = U256::ZERO;
-        for a in &agreeing {
-            if a.signer == d.provider || a.signer == d.challenger {
-                continue;
-            }
-            let mut raw = [0u8; 64];
-            raw[..32].copy_from_slice(a.r.as_slice());
-            raw[32..].copy_from_slice(a.vs.as_slice());
-            let sig = alloy::primitives::Signature::from_erc2098(&raw);
-            if sig.recover_address_from_prehash(&digest).ok() != Some(a.signer) {
-                warn!(dispute = %did, signer = %a.signer, "attestation signature does not recover; ignored");
-                continue;
-            }
-            // What the contract counts: the stake at the dispute's snapshot (an operator that
-            // has deregistered since still votes with it, so no `isOperator` filter here), or
-            // nothing if it was slashed since (`resolve` would revert `NotOperator` with it).
-            let stake = self.sm.voteWeightAt(a.signer, snapshot).call().await?;
-            if stake.is_zero() {
-                continue;
-            }
-            stake_for += stake;
-            signers.push((a.signer, Sig { r: a.r, vs: a.vs }));
-        }
-        let total = self.sm.totalStakeAt(snapshot).call().await?;
-        let p = self.sm.stakeAt(d.provider, snapshot).call().await?;
-        let ch = self.sm.stakeAt(d.challenger, snapshot).call().await?;
-        let eligible = total.saturating_sub(p).saturating_sub(ch);
-        let quorum = self.game.quorumBps().call().await?;
-        if !verbench_chain::rules::quorum_reached(stake_for, eligible, quorum) {
-            debug!(dispute = %did, %stake_for, %eligible, signers = signers.len(), "no quorum yet");
+            &agreeing,
+        )
+        .await?;
+        if !t.quorum {
+            debug!(dispute = %did, stake_for = %t.stake_for, eligible = %t.eligible, signers = t.signers.len(), "no quorum yet");
             return Ok(());
         }
-        signers.sort_by_key(|(a, _)| *a);
-        let (addrs, sigs): (Vec<Address>, Vec<Sig>) = signers.into_iter().unzip();
+        let (addrs, sigs) = (t.signers, t.signatures);
         match self
             .send(
                 "resolve",

@@ -104,7 +104,11 @@ impl Bot {
                 info!(dispute = %e.disputeId, status = ?e.dispute.status, cause = ?e.cause, "dispute resolved");
                 self.update_dispute(e.disputeId, &e.dispute, None);
                 if let Some(d) = self.state.disputes.get_mut(&e.disputeId) {
-                    d.done = true;
+                    // A verdict this operator signed stays open until its pay is claimed
+                    // (`follow_disputes`); anything else is done.
+                    if d.attestation.is_none() || e.cause != IDisputeGame::Cause::Verdict {
+                        d.done = true;
+                    }
                 }
             }
             _ => {}
@@ -122,6 +126,7 @@ impl Bot {
                 done: false,
                 attestation: None,
                 item: None,
+                sealed: false,
             });
         entry.dispute = d.abi_encode().into();
         if leaf.is_some() {

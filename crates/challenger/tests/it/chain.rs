@@ -306,11 +306,30 @@ async fn operators_sign_collect_and_resolve() {
         std::future::pending(),
     ));
 
+    // A judges, seals on chain and keeps its verdict private: B has not sealed yet, and a
+    // verdict served now could be copied into a paid seal (docs/protocol.md, "Lazy operators").
     let ra = a.run_once().await.unwrap();
-    assert_eq!(
-        ra.resolved, 0,
-        "one of two operators is not a quorum: {ra:?}"
+    assert_eq!(ra.resolved, 0, "sealed, nothing public: {ra:?}");
+    let game = IDisputeGame::new(w.game, &w.provider);
+    assert_ne!(
+        game.verdictSeal(did, a.address()).call().await.unwrap(),
+        B256::ZERO
     );
+    let private = reqwest::get(format!("{ua}/attestations/{did}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        private.status(),
+        reqwest::StatusCode::NOT_FOUND,
+        "not served before every operator sealed"
+    );
+    // B seals too; now every eligible operator has sealed, so B serves its verdict, but A's is
+    // not public yet: one of two operators is not a quorum.
+    let rb = b.run_once().await.unwrap();
+    assert_eq!(rb.resolved, 0, "{rb:?}");
+    // A serves its own, collects B's and resolves.
+    let ra = a.run_once().await.unwrap();
+    assert_eq!(ra.resolved, 1, "{ra:?}");
     let att: verbench_challenger::Attestation = reqwest::get(format!("{ua}/attestations/{did}"))
         .await
         .unwrap()
@@ -323,11 +342,25 @@ async fn operators_sign_collect_and_resolve() {
         "provider at fault"
     );
     assert_eq!(att.signer, a.address());
-    let rb = b.run_once().await.unwrap();
-    assert_eq!(rb.resolved, 1, "{rb:?}");
     assert_eq!(w.status(cid).await, CommitmentStatus::Rejected);
+    // A claimed the verdict pay: both operators sealed in time, so both are paid.
+    assert_eq!(game.unpaidVerdicts(cid).call().await.unwrap(), B256::ZERO);
+    let paid: Vec<Address> = game
+        .Credited_filter()
+        .topic2(did)
+        .from_block(0)
+        .query()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(e, _)| e.account)
+        .collect();
+    assert!(
+        paid.contains(&a.address()) && paid.contains(&b.address()),
+        "{paid:?}"
+    );
     // A lost race is fine.
-    a.run_once().await.unwrap();
+    b.run_once().await.unwrap();
     let health = reqwest::get(format!("{ub}/health"))
         .await
         .unwrap()

@@ -156,6 +156,44 @@ impl Scenario {
             .unwrap()
     }
 
+    /// The challenger disputes leaf `leaf` of commitment `commitment_id` without supplying it
+    /// (`openDispute`, the task's 0.1-ether bond): what a griefer or a mistaken challenger does.
+    async fn open_dispute(&self, commitment_id: &str, leaf: u32) {
+        let game = self.net.game(role::CHALLENGER);
+        let (event, _) = game
+            .RootCommitted_filter()
+            .topic1(commitment_id.parse::<B256>().unwrap())
+            .from_block(0)
+            .query()
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        game.openDispute(event.commitment, leaf)
+            .value(ether(1) / U256::from(10))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+    }
+
+    /// Operator bots that do not read each other's attestations: each judges, seals and serves,
+    /// but none alone holds a quorum to resolve.
+    async fn isolated_operators(&self) -> OperatorSet {
+        OperatorSet::start_with(
+            &self.net,
+            &role::OPERATORS,
+            self.path(),
+            &self.model_path,
+            &self.dataset_path,
+            |_, cfg| cfg.peers.clear(),
+        )
+        .await
+        .unwrap()
+    }
+
     async fn status(&self, commitment_id: &str) -> CommitmentStatus {
         let game = self.net.game(role::ADMIN);
         game.commitmentState(commitment_id.parse().unwrap())
@@ -196,6 +234,7 @@ impl Scenario {
             me: self.net.address(account),
             from_block: self.net.deployment.block_number,
             bundle_dir: self.path().join(format!("published-{account}")),
+            peers: Vec::new(),
         }
     }
 
@@ -644,24 +683,7 @@ async fn withheld_bundle_forces_a_reveal_and_slashes_the_silent_provider() {
 async fn false_challenge_is_answered_by_a_reveal_and_loses_its_bond() {
     let s = scenario(4).await;
     let c = s.provide(role::HONEST, None).await;
-    let game = s.net.game(role::CHALLENGER);
-    let (event, _) = game
-        .RootCommitted_filter()
-        .topic1(B256::from(c.commitment_id.parse::<B256>().unwrap()))
-        .from_block(0)
-        .query()
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
-    game.openDispute(event.commitment, 2)
-        .value(ether(1) / U256::from(10))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    s.open_dispute(&c.commitment_id, 2).await;
     assert_eq!(
         s.watcher(role::HONEST).pass().await.unwrap().revealed,
         1,
@@ -704,24 +726,7 @@ async fn bundle_host_down_during_the_dispute_does_not_convict_an_honest_provider
         let f = f.unwrap().path();
         std::fs::copy(&f, own.join(f.file_name().unwrap())).unwrap();
     }
-    let game = s.net.game(role::CHALLENGER);
-    let (event, _) = game
-        .RootCommitted_filter()
-        .topic1(c.commitment_id.parse::<B256>().unwrap())
-        .from_block(0)
-        .query()
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
-    game.openDispute(event.commitment, 1)
-        .value(ether(1) / U256::from(10))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    s.open_dispute(&c.commitment_id, 1).await;
     // The host goes down as soon as the dispute is open.
     std::fs::remove_dir_all(&host).unwrap();
     let mut watcher = s.watcher(role::HONEST);
@@ -756,16 +761,7 @@ async fn challenger_submits_the_verdict_of_its_own_dispute_when_no_operator_does
     let c = s.provide(role::CHEAT, Some(Cheat::ModelSwapQ4_0)).await;
     let mut challenger = s.challenger(1.0, 1).await;
     assert_eq!(challenger.run_once().await.unwrap().disputes_opened, 1);
-    let mut ops = OperatorSet::start_with(
-        &s.net,
-        &role::OPERATORS,
-        s.path(),
-        &s.model_path,
-        &s.dataset_path,
-        |_, cfg| cfg.peers.clear(),
-    )
-    .await
-    .unwrap();
+    let mut ops = s.isolated_operators().await;
     assert_eq!(
         ops.round().await.unwrap(),
         0,
@@ -792,4 +788,59 @@ async fn challenger_submits_the_verdict_of_its_own_dispute_when_no_operator_does
         B256::ZERO,
         "the challenger claimed the operators' pay too"
     );
+}
+
+/// The provider's watcher settles its own disputes (issue 16): given the operators' attestation
+/// endpoints it submits their LeafValid verdict itself (it is paid the challenger bond less the
+/// operators' 20%), and a dispute nobody resolved it expires after the vote deadline so that its
+/// bond can be released. The operators, who sealed their verdicts before serving them, claim their
+/// pay once they see the verdict settled.
+#[tokio::test(flavor = "multi_thread")]
+async fn provider_watcher_submits_the_leaf_valid_verdict_and_expires_what_nobody_resolved() {
+    let s = scenario(3).await;
+    let c = s.provide(role::HONEST, None).await;
+    let cid: B256 = c.commitment_id.parse().unwrap();
+    let bond = ether(1) / U256::from(10);
+    s.open_dispute(&c.commitment_id, 0).await;
+    let pass = s.watcher(role::HONEST).pass().await.unwrap();
+    assert_eq!((pass.revealed, pass.published), (1, 1), "{pass:?}");
+    // Operators that cannot see each other: they judge, seal and serve, but none resolves.
+    let mut ops = s.isolated_operators().await;
+    assert_eq!(
+        ops.round().await.unwrap(),
+        0,
+        "no operator alone is a quorum"
+    );
+    s.open_dispute(&c.commitment_id, 1).await;
+    let mut watcher = s.watcher(role::HONEST);
+    watcher.peers = ops.urls.clone();
+    let pass = watcher.pass().await.unwrap();
+    assert_eq!(
+        pass.resolved, 1,
+        "the LeafValid verdict on leaf 0: {pass:?}"
+    );
+    assert_eq!(
+        pass.withdrawn_wei,
+        (bond * U256::from(8) / U256::from(10)).to_string(),
+        "the challenger bond less the operators' 20%, withdrawn"
+    );
+    assert_eq!(s.status(&c.commitment_id).await, CommitmentStatus::Active);
+    // Operators claim the pay of the verdict they sealed and signed.
+    ops.round().await.unwrap();
+    let g = s.net.game(role::ADMIN);
+    assert_eq!(g.unpaidVerdicts(cid).call().await.unwrap(), B256::ZERO);
+    let claimed = g
+        .VerdictPayClaimed_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(!claimed[0].0.toSigners.is_zero(), "sealed signers are paid");
+    // Leaf 1's dispute: revealed, but the operators are not run again. After its vote deadline
+    // the watcher expires it.
+    s.net.advance(601).await.unwrap();
+    let pass = watcher.pass().await.unwrap();
+    assert_eq!(pass.expired, 1, "{pass:?}");
+    assert_eq!(s.status(&c.commitment_id).await, CommitmentStatus::Frozen);
 }
