@@ -74,7 +74,8 @@ impl Devnet {
     }
 
     /// [`Self::register_task`], judged by `calibration` (a calibration and its hash). Refuses a
-    /// calibration made for another model than `model_hash`.
+    /// calibration made for another model than `model_hash`, or one that does not judge items
+    /// that long.
     pub async fn register_task_judged_by(
         &self,
         benchmark: &Benchmark,
@@ -88,16 +89,20 @@ impl Devnet {
             "the calibration is for model {}, the task's model is {model_hash}",
             calibration.0.key.model_hash
         );
+        let max_new_tokens = benchmark
+            .manifest
+            .as_ref()
+            .map_or(max_new_tokens, |m| m.generation.max_new_tokens);
+        calibration
+            .0
+            .check_item_tokens(Path::new("the calibration"), max_new_tokens)?;
         let mut spec = verbench_testkit::task_spec_judged_by(
             calibration,
             model_hash,
             B256::from(benchmark.manifest_hash()),
             B256::from(benchmark.dataset.root()?),
             u32::try_from(benchmark.dataset.items.len())?,
-            benchmark
-                .manifest
-                .as_ref()
-                .map_or(max_new_tokens, |m| m.generation.max_new_tokens),
+            max_new_tokens,
         );
         spec.challengeWindow = challenge_window;
         let task_id = self.chain.register_task(&spec).await?;

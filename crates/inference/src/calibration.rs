@@ -103,6 +103,16 @@ pub enum CalibrationError {
     /// Not enough samples to fit a tail.
     #[error("{0}")]
     TooFewSamples(String),
+    /// A task's items are longer than its calibration may judge.
+    #[error("{path} judges items of at most {max} output tokens (the honest noise past them is not modelled: docs/calibration.md), not {wanted}: refit on items that long, or generate fewer tokens")]
+    ItemsTooLong {
+        /// The file.
+        path: PathBuf,
+        /// Its `max_item_tokens`.
+        max: u32,
+        /// The task's `max_new_tokens`.
+        wanted: u32,
+    },
     /// Generation or validation failed.
     #[error(transparent)]
     Inference(#[from] crate::Error),
@@ -362,6 +372,10 @@ pub struct Calibration {
     pub data: DataSummary,
     /// The command that made it.
     pub command: String,
+    /// The longest items (output tokens) this file may judge, when its data showed the honest
+    /// noise growing past them (docs/calibration.md, Gemma 3); absent: any length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_item_tokens: Option<u32>,
 }
 
 fn keccak(bytes: &[u8]) -> ModelHash {
@@ -440,6 +454,19 @@ impl Calibration {
             self.token_error
                 .limit_at(self.targets.token_fp_per_item / f64::from(tokens.max(1))),
         )
+    }
+
+    /// Refuses this calibration for items of `max_new_tokens` output tokens when it judges only
+    /// shorter ones ([`Self::max_item_tokens`]).
+    pub fn check_item_tokens(&self, path: &Path, max_new_tokens: u32) -> Result<()> {
+        match self.max_item_tokens {
+            Some(max) if max_new_tokens > max => Err(CalibrationError::ItemsTooLong {
+                path: path.to_path_buf(),
+                max,
+                wanted: max_new_tokens,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Refuses this calibration for a model of hash `model` judged in `sampling` mode.
@@ -974,6 +1001,7 @@ pub fn fit(
             trace_hashes,
         },
         command,
+        max_item_tokens: None,
     })
 }
 

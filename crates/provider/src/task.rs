@@ -14,8 +14,8 @@ use verbench_merkle::to_hex;
 
 /// The limits a task over `model` with generation temperature `temperature_milli` and
 /// `max_new_tokens` output tokens per item carries, read from the calibration file at `path`, and
-/// the file's hash (`calibrationHash`). Refuses a file of another model or sampling mode, or one
-/// not in canonical form.
+/// the file's hash (`calibrationHash`). Refuses a file of another model or sampling mode, one
+/// that does not judge items of `max_new_tokens` tokens, or one not in canonical form.
 pub fn task_limits(
     path: &Path,
     model: ModelHash,
@@ -24,6 +24,7 @@ pub fn task_limits(
 ) -> Result<(IDisputeGame::ToplocParams, B256)> {
     let (cal, hash) = Calibration::read(path)?;
     cal.check_for(path, model, SamplingMode::from_task(temperature_milli))?;
+    cal.check_item_tokens(path, max_new_tokens)?;
     Ok((toploc_params(&cal, max_new_tokens), B256::from(hash.0)))
 }
 

@@ -95,6 +95,10 @@ struct FitArgs {
     /// Target: probability that an honest TOPLOC chunk fails.
     #[arg(long, default_value_t = 1e-6)]
     chunk_fp: f64,
+    /// The longest items (output tokens) the calibration may judge: `register-task` refuses
+    /// longer ones. For a model whose honest noise grows along the sequence past the fitted items.
+    #[arg(long)]
+    max_item_tokens: Option<u32>,
     /// Calibration file to write.
     #[arg(long)]
     out: PathBuf,
@@ -290,8 +294,11 @@ fn fit_cmd(a: FitArgs) -> anyhow::Result<()> {
         a.token_fp_per_item,
         a.item_tokens,
         a.chunk_fp
-    );
-    let cal = fit(&header, &traces, hashes, targets, command)?;
+    ) + &a
+        .max_item_tokens
+        .map_or(String::new(), |m| format!(" --max-item-tokens {m}"));
+    let mut cal = fit(&header, &traces, hashes, targets, command)?;
+    cal.max_item_tokens = a.max_item_tokens;
     let hash = cal.write(&a.out)?;
     let l = cal.limits;
     println!(

@@ -139,6 +139,11 @@ fn committed_gemma3_calibration_is_for_the_fetched_model_at_its_stated_targets()
         (1e-4, 1024)
     );
     assert_eq!(cal.targets.chunk_fp, 1e-4);
+    assert_eq!(
+        cal.max_item_tokens,
+        Some(512),
+        "fitted on 512-token items only"
+    );
     assert!(f64::from(cal.limits.token_margin_milli) / 1000.0 >= cal.token_error.max_observed);
     assert!(
         f64::from(cal.limits.max_mant_err_mean_milli) / 1000.0 >= cal.mant_err_mean.max_observed

@@ -87,3 +87,28 @@ fn an_edited_or_missing_calibration_is_refused() {
         "{err}"
     );
 }
+
+/// Gemma 3's calibration judges items of at most 512 output tokens (its honest noise grows past
+/// the positions it was fitted on: docs/calibration.md): a longer task is refused, naming the file.
+#[test]
+fn a_task_longer_than_its_calibration_judges_is_refused() {
+    use verbench_inference::calibration::{gemma3_greedy, GEMMA3_GREEDY_FILE};
+    let (cal, hash) = gemma3_greedy().unwrap();
+    assert_eq!(cal.max_item_tokens, Some(512));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(GEMMA3_GREEDY_FILE);
+    let (_, h) = task_limits(&path, cal.key.model_hash, 0, 512).unwrap();
+    assert_eq!(h.0, hash.0);
+    let err = task_limits(&path, cal.key.model_hash, 0, 513)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("gemma-3-270m.q4_k_m.greedy.json")
+            && err.contains("at most 512 output tokens")
+            && err.contains("not 513"),
+        "{err}"
+    );
+    // SmolLM2's judges any length: its held-out check covered 1,024-token items.
+    assert_eq!(smollm2_greedy().unwrap().0.max_item_tokens, None);
+}
