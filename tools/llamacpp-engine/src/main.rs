@@ -66,6 +66,10 @@ fn generate(
     n: usize,
     hidden: bool,
 ) -> anyhow::Result<Generated> {
+    anyhow::ensure!(
+        !prompt.is_empty(),
+        "an empty prompt: nothing to generate from"
+    );
     ctx.clear_kv_cache();
     let mut batch = LlamaBatch::new(prompt.len().max(1), 1);
     let t = Instant::now();
