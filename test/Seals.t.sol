@@ -39,7 +39,7 @@ contract SealTest is Deployers {
         _seal(d, did, 1, FAULT);
         // Past the seal deadline the honest operators publish their signatures; the copier can no
         // longer seal.
-        uint48 sealDeadline = d.voteDeadline - VOTING_PERIOD / 4;
+        uint48 sealDeadline = sealDeadlineOf(d);
         vm.warp(sealDeadline + 1);
         bytes32 late = sealOf(signVerdict(operatorKeys[2], did, d.leafHash, FAULT));
         vm.expectRevert(abi.encodeWithSelector(IDisputeGame.SealingClosed.selector, sealDeadline));
@@ -94,7 +94,7 @@ contract SealTest is Deployers {
     /// disputes, as stored, can be sealed.
     function test_sealVerdict_rules() public {
         (bytes32 did, IDisputeGame.Dispute memory d) = openWithLeaf(c, cid, challenger, 0);
-        vm.warp(d.voteDeadline - VOTING_PERIOD / 4);
+        vm.warp(sealDeadlineOf(d));
         bytes32 s = sealOf(signVerdict(operatorKeys[0], did, d.leafHash, FAULT));
         vm.expectEmit(address(game));
         emit IDisputeGame.VerdictSealed(did, operators[0], s);
@@ -145,11 +145,7 @@ contract SealTest is Deployers {
         vm.warp(block.timestamp + sealAfter);
         bytes32 s = sealOf(signVerdict(operatorKeys[0], did, d.leafHash, FAULT));
         if (sealAfter > VOTING_PERIOD - VOTING_PERIOD / 4) {
-            vm.expectRevert(
-                abi.encodeWithSelector(
-                    IDisputeGame.SealingClosed.selector, d.voteDeadline - VOTING_PERIOD / 4
-                )
-            );
+            vm.expectRevert(abi.encodeWithSelector(IDisputeGame.SealingClosed.selector, sealDeadlineOf(d)));
         }
         vm.prank(operators[0]);
         game.sealVerdict(d, s);

@@ -295,6 +295,11 @@ abstract contract Deployers is Test {
         (v.signers, v.signatures) = sigsOf(count, did, d.leafHash, resolvedOutcome[did]);
     }
 
+    /// @dev The last second `sealVerdict` accepts a seal on the voting dispute `d`.
+    function sealDeadlineOf(IDisputeGame.Dispute memory d) internal pure returns (uint48) {
+        return d.voteDeadline - VOTING_PERIOD / 4;
+    }
+
     /// @dev The seal of a compact signature, as `sealVerdict` takes it.
     function sealOf(IDisputeGame.Sig memory sig) internal pure returns (bytes32) {
         return keccak256(abi.encode(sig.r, sig.vs));
@@ -328,7 +333,7 @@ abstract contract Deployers is Test {
         IDisputeGame.Outcome outcome,
         uint256 count
     ) internal returns (IDisputeGame.Dispute memory) {
-        if (block.timestamp <= d.voteDeadline - VOTING_PERIOD / 4) {
+        if (block.timestamp <= sealDeadlineOf(d)) {
             sealVerdicts(d, did, outcome, count);
         }
         resolveUnsealed(d, did, outcome, count);

@@ -63,6 +63,23 @@ pub fn quorum_reached(stake_for: U256, eligible: U256, quorum_bps: u16) -> bool 
     stake_for * U256::from(BPS) > U256::from(quorum_bps) * eligible
 }
 
+/// The last second a voting dispute's item may go on chain before operators find the provider at
+/// fault for withholding it: half the voting period after the leaf became known (an off-chain
+/// rule of the operator bots, docs/protocol.md "How operators judge a leaf").
+pub fn item_deadline(d: &Dispute, voting_period: u32) -> u64 {
+    d.voteDeadline
+        .to::<u64>()
+        .saturating_sub(u64::from(voting_period / 2))
+}
+
+/// The last second `sealVerdict` accepts a seal on a voting dispute: `voteDeadline -
+/// votingPeriod / 4`, as the contract computes it.
+pub fn seal_deadline(d: &Dispute, voting_period: u32) -> u64 {
+    d.voteDeadline
+        .to::<u64>()
+        .saturating_sub(u64::from(voting_period / 4))
+}
+
 /// The TOPLOC limits a task fixes, from its milli-unit fields.
 pub fn thresholds_of(spec: &TaskSpec) -> verbench_toploc::Thresholds {
     verbench_toploc::Thresholds {

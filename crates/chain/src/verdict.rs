@@ -223,8 +223,6 @@ pub async fn unpaid_verdicts<P: Provider>(
     cid: B256,
     from_block: u64,
 ) -> Result<Vec<VerdictPay>> {
-    use alloy::consensus::Transaction as _;
-    use alloy::sol_types::SolCall as _;
     let rpc = |what: &'static str| {
         move |e: alloy::contract::Error| Error::Rpc {
             what: what.into(),
@@ -272,24 +270,12 @@ pub async fn unpaid_verdicts<P: Provider>(
         if e.cause != Cause::Verdict || claimed.contains(&e.disputeId) {
             continue;
         }
-        let no_tx = |why: String| Error::Rpc {
-            what: format!("reading the resolve of dispute {}", e.disputeId),
-            reason: why,
-        };
-        let tx = log
-            .transaction_hash
-            .ok_or_else(|| no_tx("the node gives no transaction for its log".into()))?;
-        let t = game
-            .provider()
-            .get_transaction_by_hash(tx)
+        let call = resolve_call(game.provider(), log.transaction_hash)
             .await
-            .map_err(|e| no_tx(e.to_string()))?
-            .ok_or_else(|| no_tx(format!("transaction {tx} not available")))?;
-        let call = IDisputeGame::resolveCall::abi_decode(t.inner.input()).map_err(|_| {
-            no_tx(format!(
-                "resolved through another contract: its signers are not in transaction {tx}"
-            ))
-        })?;
+            .map_err(|why| Error::Rpc {
+                what: format!("reading the resolve of dispute {}", e.disputeId),
+                reason: why.to_string(),
+            })?;
         verdicts.push(VerdictPay {
             disputeId: e.disputeId,
             snapshot: e.dispute.snapshot,
@@ -300,6 +286,49 @@ pub async fn unpaid_verdicts<P: Provider>(
         });
     }
     Ok(verdicts)
+}
+
+/// Why the signers of a resolution cannot be read from the transaction that logged it.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveInputError {
+    /// The log came without a transaction hash.
+    #[error("the node gave no transaction hash for the resolution")]
+    NoTransactionHash,
+    /// The node does not have the transaction.
+    #[error("the resolving transaction {0} is not available from this node")]
+    Unavailable(B256),
+    /// The transaction called another contract, which called `resolve`.
+    #[error("resolved through another contract: transaction {0} is not a direct resolve call")]
+    NotDirect(B256),
+    /// The node failed.
+    #[error("reading transaction {tx}: {reason}")]
+    Rpc {
+        /// The transaction.
+        tx: B256,
+        /// The node's answer.
+        reason: String,
+    },
+}
+
+/// The `resolve` call (signers, signatures, outcome) of the transaction `tx` that logged a
+/// `DisputeResolved` with cause `Verdict`: what `claimVerdictPay` and a reader of the signers need.
+pub async fn resolve_call<P: Provider>(
+    provider: &P,
+    tx: Option<B256>,
+) -> std::result::Result<IDisputeGame::resolveCall, ResolveInputError> {
+    use alloy::consensus::Transaction as _;
+    use alloy::sol_types::SolCall as _;
+    let tx = tx.ok_or(ResolveInputError::NoTransactionHash)?;
+    let t = provider
+        .get_transaction_by_hash(tx)
+        .await
+        .map_err(|e| ResolveInputError::Rpc {
+            tx,
+            reason: e.to_string(),
+        })?
+        .ok_or(ResolveInputError::Unavailable(tx))?;
+    IDisputeGame::resolveCall::abi_decode(t.inner.input())
+        .map_err(|_| ResolveInputError::NotDirect(tx))
 }
 
 /// The EIP-712 digest an operator signs.

@@ -10,7 +10,6 @@ use crate::Config;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::BlockNumberOrTag;
-use alloy::sol_types::SolCall;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -541,23 +540,15 @@ impl Indexer {
         d: &crate::model::DisputeView,
         tx: Option<B256>,
     ) -> anyhow::Result<SignersInfo> {
-        let unknown = |reason: &str| {
-            Ok(SignersInfo::Unknown {
-                reason: reason.into(),
-            })
-        };
-        let Some(tx) = tx else {
-            return unknown("the node gave no transaction hash for the resolution");
-        };
-        let Some(t) = self.provider.get_transaction_by_hash(tx).await? else {
-            return unknown("the resolving transaction is not available from this node");
-        };
-        use alloy::consensus::Transaction as _;
-        let input = t.inner.input();
-        let Ok(call) = IDisputeGame::resolveCall::abi_decode(input) else {
-            return unknown(
-                "resolved through another contract: the transaction is not a direct resolve call",
-            );
+        use verbench_chain::verdict::{resolve_call, ResolveInputError};
+        let call = match resolve_call(&self.provider, tx).await {
+            Ok(call) => call,
+            Err(e @ ResolveInputError::Rpc { .. }) => return Err(e.into()),
+            Err(e) => {
+                return Ok(SignersInfo::Unknown {
+                    reason: e.to_string(),
+                })
+            }
         };
         let game = IDisputeGame::new(self.cfg.game, self.provider.clone());
         let sm = IOperatorSet::new(game.serviceManager().call().await?, self.provider.clone());

@@ -117,14 +117,14 @@ impl Bot {
         entry: &DisputeEntry,
         leaf_data: &Bytes,
         now: u64,
+        voting_period: u32,
     ) -> anyhow::Result<Option<Outcome>> {
         let Some(c_entry) = self.state.commitments.get(&d.commitmentId).cloned() else {
             return Err(anyhow!("commitment not seen yet"));
         };
         let c = Commitment::abi_decode(&c_entry.commitment)?;
         let Some((output, toploc)) = &entry.item else {
-            let period = u64::from(self.game.votingPeriod().call().await?);
-            let publish_by = u48(d.voteDeadline).saturating_sub(period / 2);
+            let publish_by = verbench_chain::rules::item_deadline(d, voting_period);
             if now <= publish_by {
                 debug!(dispute = %self.dispute_id(d), publish_by, "waiting for the disputed item on chain");
                 return Ok(None);
@@ -242,13 +242,17 @@ impl Bot {
         let Some(leaf_data) = entry.leaf.clone() else {
             return Ok(());
         };
+        let voting_period = self.game.votingPeriod().call().await?;
         let mine = match entry.attestation.clone() {
             Some(a) => a,
             None => {
                 if d.provider == self.me || d.challenger == self.me {
                     return Ok(()); // excluded signer: do not judge our own dispute
                 }
-                let Some(outcome) = self.verdict(d, &entry, &leaf_data, now).await? else {
+                let Some(outcome) = self
+                    .verdict(d, &entry, &leaf_data, now, voting_period)
+                    .await?
+                else {
                     return Ok(());
                 };
                 let sig = verbench_chain::verdict::sign_verdict(
@@ -282,8 +286,7 @@ impl Bot {
         };
         // Sealed verdicts (docs/protocol.md, "Lazy operators"): only a verdict sealed before the
         // seal deadline is paid, and this one stays private until nobody can copy it any more.
-        let period = u64::from(self.game.votingPeriod().call().await?);
-        let seal_deadline = u48(d.voteDeadline).saturating_sub(period / 4);
+        let seal_deadline = verbench_chain::rules::seal_deadline(d, voting_period);
         if !entry.sealed {
             if now <= seal_deadline {
                 self.seal(did, d, &mine).await?;
@@ -373,19 +376,11 @@ impl Bot {
         own: Option<Attestation>,
         report: &mut StepReport,
     ) -> anyhow::Result<()> {
-        let wanted = if outcome == Outcome::ProviderAtFault {
-            crate::VerdictOutcome::ProviderAtFault
-        } else {
-            crate::VerdictOutcome::LeafValid
-        };
+        // `tally` keeps only the attestations `resolve` would count for `outcome`.
         let mut agreeing: Vec<Attestation> = own.into_iter().collect();
         for peer in &self.cfg.peers {
-            if let Some(a) = verbench_chain::verdict::fetch_attestation(&self.http, peer, did).await
-            {
-                if a.outcome == wanted {
-                    agreeing.push(a);
-                }
-            }
+            agreeing
+                .extend(verbench_chain::verdict::fetch_attestation(&self.http, peer, did).await);
         }
         let t = verbench_chain::verdict::tally(
             &self.game,

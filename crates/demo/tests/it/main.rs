@@ -194,6 +194,30 @@ impl Scenario {
         .unwrap()
     }
 
+    /// The verdict pay claims logged so far, after checking that nothing is left unpaid on
+    /// commitment `commitment_id` (`why`: who should have claimed it).
+    async fn verdict_pay_claimed(
+        &self,
+        commitment_id: &str,
+        why: &str,
+    ) -> Vec<verbench_chain::bindings::IDisputeGame::VerdictPayClaimed> {
+        let game = self.net.game(role::ADMIN);
+        let cid: B256 = commitment_id.parse().unwrap();
+        assert_eq!(
+            game.unpaidVerdicts(cid).call().await.unwrap(),
+            B256::ZERO,
+            "{why}"
+        );
+        game.VerdictPayClaimed_filter()
+            .from_block(0)
+            .query()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(e, _)| e)
+            .collect()
+    }
+
     async fn status(&self, commitment_id: &str) -> CommitmentStatus {
         let game = self.net.game(role::ADMIN);
         game.commitmentState(commitment_id.parse().unwrap())
@@ -330,17 +354,14 @@ async fn model_swap_is_disputed_resolved_and_slashed() {
     assert_eq!(s.status(&c.commitment_id).await, CommitmentStatus::Rejected);
     // The bot that resolved claimed the signers' pay (20% of the challenger bond, pro rata to
     // stake over the eligible stake): nothing is left unpaid on the commitment.
-    let game = s.net.game(role::ADMIN);
-    let cid: B256 = c.commitment_id.parse().unwrap();
-    assert_eq!(game.unpaidVerdicts(cid).call().await.unwrap(), B256::ZERO);
-    let claims = game
-        .VerdictPayClaimed_filter()
-        .from_block(0)
-        .query()
-        .await
-        .unwrap();
+    let claims = s
+        .verdict_pay_claimed(
+            &c.commitment_id,
+            "the resolving bot claimed the signers' pay",
+        )
+        .await;
     assert_eq!(claims.len(), 1, "one claim for the one verdict");
-    let (claim, _) = &claims[0];
+    let claim = &claims[0];
     assert_eq!(
         claim.toSigners + claim.toTreasury,
         ether(1) / U256::from(10) * U256::from(2) / U256::from(10),
@@ -779,15 +800,11 @@ async fn challenger_submits_the_verdict_of_its_own_dispute_when_no_operator_does
     let report = challenger.run_once().await.unwrap();
     assert_eq!(report.resolved, 1, "{report:?}");
     assert_eq!(s.status(&c.commitment_id).await, CommitmentStatus::Rejected);
-    let game = s.net.game(role::ADMIN);
-    assert_eq!(
-        game.unpaidVerdicts(c.commitment_id.parse().unwrap())
-            .call()
-            .await
-            .unwrap(),
-        B256::ZERO,
-        "the challenger claimed the operators' pay too"
-    );
+    s.verdict_pay_claimed(
+        &c.commitment_id,
+        "the challenger claimed the operators' pay too",
+    )
+    .await;
 }
 
 /// The provider's watcher settles its own disputes (issue 16): given the operators' attestation
@@ -799,7 +816,6 @@ async fn challenger_submits_the_verdict_of_its_own_dispute_when_no_operator_does
 async fn provider_watcher_submits_the_leaf_valid_verdict_and_expires_what_nobody_resolved() {
     let s = scenario(3).await;
     let c = s.provide(role::HONEST, None).await;
-    let cid: B256 = c.commitment_id.parse().unwrap();
     let bond = ether(1) / U256::from(10);
     s.open_dispute(&c.commitment_id, 0).await;
     let pass = s.watcher(role::HONEST).pass().await.unwrap();
@@ -827,16 +843,11 @@ async fn provider_watcher_submits_the_leaf_valid_verdict_and_expires_what_nobody
     assert_eq!(s.status(&c.commitment_id).await, CommitmentStatus::Active);
     // Operators claim the pay of the verdict they sealed and signed.
     ops.round().await.unwrap();
-    let g = s.net.game(role::ADMIN);
-    assert_eq!(g.unpaidVerdicts(cid).call().await.unwrap(), B256::ZERO);
-    let claimed = g
-        .VerdictPayClaimed_filter()
-        .from_block(0)
-        .query()
-        .await
-        .unwrap();
+    let claimed = s
+        .verdict_pay_claimed(&c.commitment_id, "the operators claimed their pay")
+        .await;
     assert_eq!(claimed.len(), 1);
-    assert!(!claimed[0].0.toSigners.is_zero(), "sealed signers are paid");
+    assert!(!claimed[0].toSigners.is_zero(), "sealed signers are paid");
     // Leaf 1's dispute: revealed, but the operators are not run again. After its vote deadline
     // the watcher expires it.
     s.net.advance(601).await.unwrap();
