@@ -3,6 +3,7 @@
 # - Foundry's forge/anvil/cast, solcjs and OpenZeppelin contracts from npm (package-lock.json);
 # - the Rust workspace's crates (Cargo.lock), fetched once;
 # - pkg-config and the OpenSSL headers (Debian packages) when missing, for crates/devnet;
+# - cmake, clang and libclang-dev (Debian packages) when missing, for the llama.cpp engine;
 # - headless Chromium (Debian package) when missing, for the explorer's browser test.
 # Safe to run any number of times; both README commands call it.
 set -euo pipefail
@@ -45,6 +46,22 @@ if ! { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openssl; }; 
   else
     echo "setup: pkg-config and the OpenSSL development headers are required to build crates/devnet" \
       "(Debian/Ubuntu: apt-get install pkg-config libssl-dev; Fedora: dnf install pkgconf openssl-devel)" >&2
+    exit 1
+  fi
+fi
+
+# verbench-submit's llama.cpp engine (the `llamacpp` feature, on by default) compiles llama.cpp
+# from source through the llama-cpp-2 crate: cmake, and libclang for its bindgen.
+if ! { command -v cmake >/dev/null 2>&1 && command -v clang >/dev/null 2>&1 \
+  && { compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' || compgen -G '/usr/lib/*/libclang*.so*'; } >/dev/null; }; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "installing cmake, clang and libclang-dev (Debian) for llama.cpp's build"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q cmake clang libclang-dev >&2 \
+      || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q cmake clang libclang-dev >&2; }
+  else
+    echo "setup: cmake, clang and libclang are required to build the llama.cpp engine" \
+      "(Debian/Ubuntu: apt-get install cmake clang libclang-dev; or build verbench-provider with" \
+      "--no-default-features)" >&2
     exit 1
   fi
 fi

@@ -53,6 +53,11 @@ pub struct Header {
     pub generation: GenerationParams,
     /// TOPLOC parameters.
     pub toploc: ToplocParams,
+    /// The engine that generated the outputs and proofs; absent: candle (`verbench-submit
+    /// --engine candle`, and every bundle written before engines were recorded). Informational:
+    /// the judge recomputes with its own validator whatever generated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 /// One item: a dataset input, its output, its score and its proofs.

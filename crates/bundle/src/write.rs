@@ -78,8 +78,10 @@ pub fn first_difference(a: &Header, b: &Header) -> &'static str {
         "leaf_count"
     } else if a.generation != b.generation {
         "generation"
-    } else {
+    } else if a.toploc != b.toploc {
         "toploc"
+    } else {
+        "engine"
     }
 }
 

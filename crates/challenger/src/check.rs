@@ -736,5 +736,6 @@ fn header_of(target: &Target<'_>, spec: &TaskSpec) -> Header {
             topk: spec.toploc.topk,
             decode_batching_size: spec.toploc.decodeBatchingSize,
         },
+        engine: None,
     }
 }

@@ -130,6 +130,7 @@ impl Devnet {
             sampling: task.sampling(),
             progress: false,
             cheat,
+            engine: run::Engine::Candle,
         };
         let finished = tokio::task::block_in_place(|| {
             run::generate_bundle(&header, benchmark, model, &bundle, &opts)

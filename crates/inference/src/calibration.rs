@@ -48,7 +48,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use verbench_toploc::{ProofParams, Thresholds};
 
-use crate::generate::{generate_observed, GenerateOptions};
+use crate::generate::{generate_observed, GenerateOptions, Record};
 use crate::hash::ModelHash;
 use crate::model::{KvCacheMode, Llama, WeightFormat};
 use crate::sampling::{score, Sampling};
@@ -604,6 +604,30 @@ pub fn trace_item(
     sampling: Sampling,
     params: ProofParams,
 ) -> Result<Trace> {
+    trace_item_with(
+        validator,
+        item,
+        prompt,
+        tokens,
+        sampling,
+        params,
+        |opts, observe| generate_observed(generator, prompt, opts, observe),
+    )
+}
+
+/// [`trace_item`] with any generator engine: `generate(options, observe)` generates from
+/// `prompt` and hands `observe(position, logits)` the row of logits that chose each output
+/// position (as [`generate_observed`] does), for example the llama.cpp engine's
+/// `Session::generate_observed`.
+pub fn trace_item_with(
+    validator: &Validator,
+    item: String,
+    prompt: &[u32],
+    tokens: usize,
+    sampling: Sampling,
+    params: ProofParams,
+    generate: impl FnOnce(&GenerateOptions, &mut dyn FnMut(usize, &[f32])) -> crate::Result<Record>,
+) -> Result<Trace> {
     let opts = GenerateOptions {
         max_new_tokens: tokens,
         sampling,
@@ -612,7 +636,14 @@ pub fn trace_item(
         proofs: Some(params),
     };
     let mut gen_rows: Vec<Vec<f32>> = Vec::with_capacity(tokens);
-    let record = generate_observed(generator, prompt, &opts, |_, l| gen_rows.push(l.to_vec()))?;
+    let record = generate(&opts, &mut |_, l| gen_rows.push(l.to_vec()))?;
+    if record.prompt != prompt || record.output.len() != gen_rows.len() {
+        return Err(CalibrationError::Inference(crate::Error::InvalidParams(
+            format!(
+                "{item}: the generator returned a record for another prompt, or without one row of logits per output token"
+            ),
+        )));
+    }
     let mut token_errors = Vec::with_capacity(tokens);
     let evidence = validator.recompute_observed(&record, |pos, v| {
         let e = match gen_rows.get(pos) {
@@ -1187,6 +1218,21 @@ pub fn candle_key_with(
         sampling,
         topk: params.topk() as u32,
         decode_batching_size: params.decode_batching_size() as u32,
+    }
+}
+
+/// [`candle_key_with`] for another generator engine (`generator_engine`, for example
+/// `crate::llamacpp::LLAMACPP_GENERATOR`) over the same weights.
+pub fn engine_key_with(
+    model: &Llama,
+    generator_engine: &str,
+    sampling: SamplingMode,
+    params: ProofParams,
+    validator_path: &str,
+) -> Key {
+    Key {
+        generator_engine: generator_engine.into(),
+        ..candle_key_with(model, sampling, params, validator_path)
     }
 }
 

@@ -103,6 +103,9 @@ pub enum Error {
     /// The TOPLOC crate refused its input.
     #[error("toploc: {0}")]
     Toploc(#[from] verbench_toploc::Error),
+    /// The llama.cpp engine (feature `llamacpp`) failed.
+    #[error("{0}")]
+    Engine(String),
 }
 
 impl Error {

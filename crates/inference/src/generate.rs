@@ -71,6 +71,27 @@ impl GenerateOptions {
     }
 }
 
+impl GenerateOptions {
+    /// Checks a generation of these options from `prompt` on an engine of `context` positions:
+    /// valid sampling, a non-empty prompt, at least one token, and room for them all.
+    pub(crate) fn check(&self, prompt: &[u32], context: usize) -> Result<()> {
+        self.sampling.check()?;
+        if prompt.is_empty() {
+            return Err(Error::EmptyPrompt);
+        }
+        if self.max_new_tokens == 0 {
+            return Err(Error::InvalidParams("max_new_tokens must be > 0".into()));
+        }
+        if prompt.len() + self.max_new_tokens > context {
+            return Err(Error::ContextOverflow {
+                len: prompt.len() + self.max_new_tokens,
+                max: context,
+            });
+        }
+        Ok(())
+    }
+}
+
 pub(crate) fn rows_f32(t: &Tensor) -> Result<Vec<f32>> {
     Ok(t.flatten_all()?.to_vec1::<f32>()?)
 }
@@ -90,20 +111,7 @@ pub fn generate_observed(
     opts: &GenerateOptions,
     mut observe: impl FnMut(usize, &[f32]),
 ) -> Result<Record> {
-    opts.sampling.check()?;
-    if prompt.is_empty() {
-        return Err(Error::EmptyPrompt);
-    }
-    if opts.max_new_tokens == 0 {
-        return Err(Error::InvalidParams("max_new_tokens must be > 0".into()));
-    }
-    let max = model.config().context_length;
-    if prompt.len() + opts.max_new_tokens > max {
-        return Err(Error::ContextOverflow {
-            len: prompt.len() + opts.max_new_tokens,
-            max,
-        });
-    }
+    opts.check(prompt, model.config().context_length)?;
     let hidden_size = model.config().hidden_size;
     let mut cache = crate::model::KvCache::new(opts.kv_cache);
     let mut builder = opts.proofs.map(ProofBuilder::new);

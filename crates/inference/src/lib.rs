@@ -6,6 +6,8 @@ pub mod detection;
 mod error;
 mod generate;
 mod hash;
+#[cfg(feature = "llamacpp")]
+pub mod llamacpp;
 mod model;
 pub mod sampling;
 mod tokenizer;

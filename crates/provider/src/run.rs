@@ -30,6 +30,32 @@ pub fn check_benchmark(header: &Header, benchmark: &Benchmark) -> Result<()> {
         .map_err(Error::DatasetMismatch)
 }
 
+/// The engine that generates free-text items. Multiple-choice items are one candle prefill (a
+/// letter and its proofs) whatever the engine.
+#[derive(Debug, Clone, Default)]
+pub enum Engine {
+    /// candle, step by step (`crate::generate`).
+    #[default]
+    Candle,
+    /// llama.cpp (`verbench_inference::llamacpp`; builds with the `llamacpp` feature).
+    #[cfg(feature = "llamacpp")]
+    LlamaCpp(std::sync::Arc<verbench_inference::llamacpp::LlamaCpp>),
+}
+
+impl Engine {
+    /// The bundle header's `engine` (absent for candle, docs/bundle.md).
+    pub fn header_name(&self) -> Option<String> {
+        match self {
+            Self::Candle => None,
+            #[cfg(feature = "llamacpp")]
+            Self::LlamaCpp(_) => Some(LLAMACPP.into()),
+        }
+    }
+}
+
+/// The bundle header's name of the llama.cpp engine.
+pub const LLAMACPP: &str = "llama.cpp";
+
 /// Options of [`generate_bundle`].
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -37,8 +63,10 @@ pub struct RunOptions {
     pub sampling: Sampling,
     /// Draw a progress bar on stderr.
     pub progress: bool,
-    /// Dishonest behaviour (development and tests only).
+    /// Dishonest behaviour (development and tests only; candle only).
     pub cheat: Option<Cheat>,
+    /// The generation engine.
+    pub engine: Engine,
 }
 
 /// Generates every missing item of `bundle_path` (creating or resuming it) and finishes it.
@@ -62,6 +90,28 @@ pub fn generate_bundle(
             expected: header.model_hash.clone(),
         });
     }
+    let mut header = header.clone();
+    header.engine = opts.engine.header_name();
+    let header = &header;
+    #[cfg(feature = "llamacpp")]
+    let mut llamacpp = match &opts.engine {
+        Engine::LlamaCpp(engine) => {
+            if opts.cheat.is_some() {
+                return Err(Error::Inference(verbench_inference::Error::InvalidParams(
+                    "the dishonest providers run on the candle engine only".into(),
+                )));
+            }
+            if engine.hash() != model.model.hash() {
+                return Err(Error::ModelMismatch {
+                    path: "the llama.cpp engine's model".into(),
+                    actual: engine.hash().to_hex(),
+                    expected: model_hash,
+                });
+            }
+            Some(engine.session(true)?)
+        }
+        Engine::Candle => None,
+    };
     let mut writer = BundleWriter::create_or_resume(bundle_path, header.clone())?;
     let start = writer.next_index();
     if start > 0 && !writer.is_finished() {
@@ -95,6 +145,14 @@ pub fn generate_bundle(
         Some(choice_tokens(&model.tokenizer)?)
     } else {
         None
+    };
+    // Free-text items without a cheat: the chosen engine.
+    let mut generate_free_text = |prompt: &[u32], gen_opts: &GenerateOptions| {
+        #[cfg(feature = "llamacpp")]
+        if let Some(session) = llamacpp.as_mut() {
+            return session.generate(prompt, gen_opts);
+        }
+        generate(&model.model, prompt, gen_opts)
     };
     for index in start..header.leaf_count {
         let entry = &dataset.items[index as usize];
@@ -138,7 +196,7 @@ pub fn generate_bundle(
                     &gen_opts,
                 )
                 .map_err(item_err)?,
-            (None, None) => generate(&model.model, &prompt, &gen_opts).map_err(item_err)?,
+            (None, None) => generate_free_text(&prompt, &gen_opts).map_err(item_err)?,
         };
         let output_text = model.tokenizer.decode(&record.output).map_err(item_err)?;
         let item = Item {

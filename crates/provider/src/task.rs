@@ -109,6 +109,7 @@ impl TaskInfo {
                 topk: s.toploc.topk,
                 decode_batching_size: s.toploc.decodeBatchingSize,
             },
+            engine: None,
         }
     }
 }

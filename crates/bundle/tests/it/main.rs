@@ -29,6 +29,7 @@ fn header(leaf_count: u64) -> Header {
             topk: 128,
             decode_batching_size: 32,
         },
+        engine: None,
     }
 }
 

@@ -502,6 +502,7 @@ async fn malformed_bundles_are_named_disputed_and_never_crash_the_bot() {
             topk: 128,
             decode_batching_size: 32,
         },
+        engine: None,
     };
     let good = dir.path().join("good.jsonl");
     let mut writer = BundleWriter::create_or_resume(&good, header).unwrap();

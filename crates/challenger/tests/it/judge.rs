@@ -60,6 +60,7 @@ fn setup() -> (Validator, ModelTokenizer, Header, Item) {
             topk: params.topk() as u32,
             decode_batching_size: params.decode_batching_size() as u32,
         },
+        engine: None,
     };
     let text = tok.decode(&record.output).unwrap();
     let score = dataset::score(Some("Paris"), &text).to_string();

@@ -6,6 +6,9 @@
 //!
 //! With `--llamacpp-python`, llama.cpp is measured in the same run on the same file and token ids
 //! by `tools/bench_llamacpp.py` under that interpreter (`tools/llamacpp-bench.sh` builds one).
+//! Built with the `llamacpp` feature (tools/build-llamacpp.sh), it also measures verbench's
+//! llama.cpp engine: generation with proofs against the same llama.cpp build with hidden-state
+//! output off (the issue-15 goal: >= 0.95x), and validates its record with the dense validator.
 //!
 //! Peak memory is measured per phase in child processes (this binary with `--phase`): one that
 //! loads the quantized model and generates with proofs, one that loads the dense model and
@@ -140,6 +143,65 @@ fn run_llamacpp(python: &std::path::Path, job: &serde_json::Value) -> anyhow::Re
             String::from_utf8_lossy(&out.stdout)
         )
     })
+}
+
+/// verbench's llama.cpp engine, in this process: plain generation (hidden states off) and
+/// generation with proofs alternate run by run on one llama.cpp build; the last proven record is
+/// validated by `validator` (candle, dense), whose median time `t_val` gives the ratio.
+#[cfg(feature = "llamacpp")]
+fn llamacpp_engine(
+    path: &std::path::Path,
+    prompt: &[u32],
+    n: usize,
+    runs: usize,
+    validator: &Validator,
+    t_val: f64,
+) -> anyhow::Result<()> {
+    use verbench_inference::llamacpp::LlamaCpp;
+    let threads = rayon::current_num_threads();
+    let engine = LlamaCpp::load(path, threads)?;
+    let mut plain_session = engine.session(false)?;
+    let mut proven_session = engine.session(true)?;
+    let plain = GenerateOptions {
+        proofs: None,
+        ..GenerateOptions::greedy(n)
+    };
+    let proven = GenerateOptions::greedy(n);
+    plain_session.generate(prompt, &plain)?; // warm-up
+    proven_session.generate(prompt, &proven)?;
+    let (mut t_plain, mut t_proof) = (vec![], vec![]);
+    let (mut plain_out, mut record) = (None, None);
+    for run in 0..runs {
+        for first_plain in [run % 2 == 0, run % 2 == 1] {
+            let t = Instant::now();
+            if first_plain {
+                plain_out = Some(plain_session.generate(prompt, &plain)?.output);
+                t_plain.push(t.elapsed().as_secs_f64());
+            } else {
+                record = Some(proven_session.generate(prompt, &proven)?);
+                t_proof.push(t.elapsed().as_secs_f64());
+            }
+        }
+    }
+    let (plain_out, record) = (plain_out.context("no run")?, record.context("no run")?);
+    anyhow::ensure!(
+        plain_out == record.output,
+        "hidden-state output changed llama.cpp's greedy tokens"
+    );
+    let outcome = validator.validate(&record)?;
+    let (tp, tq) = (median(t_plain), median(t_proof));
+    println!(
+        "verbench llama.cpp engine ({threads} threads, median of {runs}): {n} tokens plain (hidden states off) {tp:.3} s ({:.1} tok/s); with hidden states and proofs {tq:.3} s ({:.1} tok/s); speed ratio {:.3} (goal >= 0.95)",
+        n as f64 / tp,
+        n as f64 / tq,
+        tp / tq
+    );
+    println!(
+        "its record validated by candle (dense, one prefill): {}; validation / llama.cpp-engine generation with proofs: {:.1}x faster in output tokens",
+        if outcome.passed() { "passed" } else { "FAILED" },
+        tq / t_val
+    );
+    Ok(())
 }
 
 fn peak_mib() -> f64 {
@@ -316,6 +378,8 @@ fn main() -> anyhow::Result<()> {
         (tq / tp - 1.0) * 100.0
     );
     println!("validation speed / decode speed: {:.1}x in prompt+output tokens, {:.1}x in output tokens (goal >= 5x)", (total / tv) / (n as f64 / tq), tq / tv);
+    #[cfg(feature = "llamacpp")]
+    llamacpp_engine(&path, &prompt, n, args.runs, &validator, tv)?;
     let tmp = std::env::temp_dir().join(format!("verbench-bench-{}.json", std::process::id()));
     std::fs::write(&tmp, serde_json::to_string(&r)?)?;
     let mem_gen = child_peak(&path, "generate", n)?;

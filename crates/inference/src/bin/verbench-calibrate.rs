@@ -14,6 +14,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+#[cfg(feature = "llamacpp")]
+use verbench_inference::calibration::trace_item_with;
 use verbench_inference::calibration::{
     self, check, fit, read_traces, trace_item, Calibration, SamplingMode, Targets, TraceFile,
     TraceHeader,
@@ -79,6 +81,10 @@ struct TraceArgs {
     /// Trace file (JSON lines; created, or continued when it exists).
     #[arg(long)]
     out: PathBuf,
+    /// The generator engine measured: `candle`, or `llamacpp` (builds with the `llamacpp`
+    /// feature, tools/build-llamacpp.sh). The engine is part of the calibration's key.
+    #[arg(long, default_value = "candle")]
+    engine: String,
 }
 
 #[derive(clap::Args)]
@@ -115,6 +121,11 @@ struct CheckArgs {
     /// Also write the report as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// The traces may come from another generator engine than the calibration's (same model,
+    /// sampling, proof parameters and validator path): a cross-engine check of these limits,
+    /// for example llama.cpp records judged by the limits a task carries.
+    #[arg(long)]
+    other_engine: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -183,9 +194,36 @@ fn trace(a: TraceArgs) -> anyhow::Result<()> {
         a.variants,
         if a.variants == 2 { "; 2: detection::OTHER_SYSTEM" } else { "" }
     );
+    #[cfg(feature = "llamacpp")]
+    let llamacpp = match a.engine.as_str() {
+        "candle" => None,
+        "llamacpp" => Some(verbench_inference::llamacpp::LlamaCpp::load(&path, 2)?),
+        e => bail!("--engine {e:?}: expected candle or llamacpp"),
+    };
+    #[cfg(feature = "llamacpp")]
+    let mut session = llamacpp.as_ref().map(|l| l.session(true)).transpose()?;
+    #[cfg(not(feature = "llamacpp"))]
+    match a.engine.as_str() {
+        "candle" => {}
+        "llamacpp" => bail!(
+            "this verbench-calibrate was built without the llama.cpp engine (tools/build-llamacpp.sh)"
+        ),
+        e => bail!("--engine {e:?}: expected candle or llamacpp"),
+    }
+    let engine_name = match a.engine.as_str() {
+        #[cfg(feature = "llamacpp")]
+        "llamacpp" => verbench_inference::llamacpp::LLAMACPP_GENERATOR,
+        _ => calibration::CANDLE_GENERATOR,
+    };
     let header = TraceHeader {
         version: calibration::FORMAT_VERSION,
-        key: calibration::candle_key_with(&m.model, a.sampling, params, validator_path),
+        key: calibration::engine_key_with(
+            &m.model,
+            engine_name,
+            a.sampling,
+            params,
+            validator_path,
+        ),
         tokens: a.tokens as u32,
         prompts,
     };
@@ -227,17 +265,23 @@ fn trace(a: TraceArgs) -> anyhow::Result<()> {
         };
         let prompt = m.tokenizer.encode_chat(system.as_deref(), line)?;
         let t0 = Instant::now();
-        let t = with_threads(2, || {
-            trace_item(
-                &m.model,
-                &validator,
-                item.clone(),
-                &prompt,
-                a.tokens,
-                a.sampling.sampling(seed),
-                params,
-            )
-        })??;
+        #[cfg(feature = "llamacpp")]
+        let t = match session.as_mut() {
+            Some(session) => with_threads(2, || {
+                trace_item_with(
+                    &validator,
+                    item.clone(),
+                    &prompt,
+                    a.tokens,
+                    a.sampling.sampling(seed),
+                    params,
+                    |opts, observe| session.generate_observed(&prompt, opts, observe),
+                )
+            })??,
+            None => candle_trace(&m.model, &validator, &item, &prompt, &a, seed, params)?,
+        };
+        #[cfg(not(feature = "llamacpp"))]
+        let t = candle_trace(&m.model, &validator, &item, &prompt, &a, seed, params)?;
         let secs = t0.elapsed().as_secs_f64();
         let max_gap = t.gaps.iter().copied().fold(0f32, f32::max);
         let max_err = t
@@ -258,6 +302,29 @@ fn trace(a: TraceArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// One item traced on the candle generator (2 threads).
+fn candle_trace(
+    model: &verbench_inference::Llama,
+    validator: &Validator,
+    item: &str,
+    prompt: &[u32],
+    a: &TraceArgs,
+    seed: u64,
+    params: ProofParams,
+) -> anyhow::Result<calibration::Trace> {
+    Ok(with_threads(2, || {
+        trace_item(
+            model,
+            validator,
+            item.to_string(),
+            prompt,
+            a.tokens,
+            a.sampling.sampling(seed),
+            params,
+        )
+    })??)
 }
 
 fn fit_cmd(a: FitArgs) -> anyhow::Result<()> {
@@ -326,7 +393,16 @@ fn check_cmd(a: CheckArgs) -> anyhow::Result<()> {
     let mut header: Option<TraceHeader> = None;
     let mut traces = Vec::new();
     for p in &a.traces {
-        let (h, t) = read_traces(p)?;
+        let (mut h, t) = read_traces(p)?;
+        if a.other_engine && h.key.generator_engine != cal.key.generator_engine {
+            eprintln!(
+                "{}: generated by {:?}, judged by limits fitted on {:?} (--other-engine)",
+                p.display(),
+                h.key.generator_engine,
+                cal.key.generator_engine
+            );
+            h.key.generator_engine = cal.key.generator_engine.clone();
+        }
         if h.key != cal.key {
             bail!(
                 "{} was measured with another key than the calibration {}",

@@ -4,5 +4,7 @@
 mod calibration;
 mod detection;
 mod gemma3;
+#[cfg(feature = "llamacpp")]
+mod llamacpp;
 mod real;
 mod tiny;

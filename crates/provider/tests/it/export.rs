@@ -42,6 +42,7 @@ fn bundle(dir: &std::path::Path, bench: &Benchmark, tok: &ModelTokenizer) -> std
             topk: 4,
             decode_batching_size: 32,
         },
+        engine: None,
     };
     let path = dir.join("bundle.jsonl");
     let mut w = BundleWriter::create_or_resume(&path, header).unwrap();
