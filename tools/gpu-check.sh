@@ -8,9 +8,9 @@
 #   tools/gpu-check.sh run                # GPU machine, repo root: records into $OUT (or ./gpu-out)
 #   tools/gpu-check.sh validate DIR       # CPU machine: judge DIR/gpu-*.jsonl, print the table
 #
-# `prepare` writes .gpu/ (ignored by git): the stripped cross-engine binary and the SmolLM2 GGUF in
-# one xz archive, cut into parts of at most 48 MiB so that each fits a device-tool call (64 MiB
-# with the working tree), plus SHA256SUMS. `run` reassembles the parts found in .gpu/ and checks
+# `prepare` writes .gpu/ (in .gitignore: it travels only where carried): the stripped
+# cross-engine binary and the SmolLM2 GGUF in one xz archive, cut into parts of at most 48 MiB so
+# that each fits a device-tool call (64 MiB with the working tree), plus SHA256SUMS. `run` reassembles the parts found in .gpu/ and checks
 # the archive's sha256 before anything runs. The GPU machine needs the NVIDIA driver and CUDA 13's
 # runtime libraries (libcudart, libcublas, libcublasLt, libcurand, libnvrtc): `run` finds them in
 # CUDA_LIB_DIR, in a Python environment's nvidia/cu13/lib (PyTorch's cu13x wheels ship them), or
@@ -31,7 +31,6 @@ prepare)
   bin=${CUDA_TARGET_DIR:-$PWD/target/cuda}/release/cross-engine
   [ -x "$bin" ] || die "$bin was not built"
   model=${VERBENCH_CACHE:-$HOME/.cache/verbench}/models/SmolLM2-135M-Instruct.Q4_1.gguf
-  grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >>.git/info/exclude
   rm -rf .gpu && mkdir -p .gpu/stage
   cp "$bin" .gpu/stage/cross-engine && strip .gpu/stage/cross-engine
   cp "$model" .gpu/stage/model.gguf

@@ -95,6 +95,9 @@ enum Cmd {
         /// The records' engine, as the table names it.
         #[arg(long, default_value = "llama.cpp")]
         engine_label: String,
+        /// Skip candle's own generation of each record's prompt (the comparison rows).
+        #[arg(long)]
+        no_candle: bool,
     },
 }
 
@@ -396,6 +399,7 @@ fn main() -> anyhow::Result<()> {
             records,
             calibration,
             engine_label,
+            no_candle,
         } => {
             let cal: Calibration = match &calibration {
                 Some(p) => Calibration::read(p)?.0,
@@ -419,32 +423,52 @@ fn main() -> anyhow::Result<()> {
             );
             println!("| record | engine | tokens | same tokens as candle | worst exp mismatches | worst mantissa mean | worst median | largest token gap | margin | passes |");
             println!("|---|---|---|---|---|---|---|---|---|---|");
+            let (mut judged, mut passed) = (0usize, 0usize);
             for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
                 let r: Record = serde_json::from_str(line)
                     .with_context(|| format!("{} line {}", records.display(), i + 1))?;
                 let n = r.output.len();
                 let margin = cal.token_margin_milli_for(n as u32) as f32 / 1000.0;
-                let opts = GenerateOptions {
-                    sampling: r.sampling,
-                    ..GenerateOptions::greedy(n)
+                let candle = if no_candle {
+                    None
+                } else {
+                    let opts = GenerateOptions {
+                        sampling: r.sampling,
+                        ..GenerateOptions::greedy(n)
+                    };
+                    Some(generate(&q.model, &r.prompt, &opts)?)
                 };
-                let candle = generate(&q.model, &r.prompt, &opts)?;
-                let same = r
-                    .output
-                    .iter()
-                    .zip(&candle.output)
-                    .take_while(|(a, b)| a == b)
-                    .count();
-                for (engine, rec) in [(engine_label.as_str(), &r), ("candle", &candle)] {
+                let same = candle.as_ref().map_or(String::new(), |c| {
+                    let same = r
+                        .output
+                        .iter()
+                        .zip(&c.output)
+                        .take_while(|(a, b)| a == b)
+                        .count();
+                    format!("{same} of {n}")
+                });
+                let mut rows = vec![(engine_label.as_str(), &r)];
+                rows.extend(candle.as_ref().map(|c| ("candle", c)));
+                for (engine, rec) in rows {
                     let e = v.recompute(rec)?;
                     let o = e.judge(&cal.limits.thresholds(), margin);
                     let (x, mean, med, gap) = worst(&e);
+                    let verdict = match (o.toploc_passed(), o.token_failure.is_none()) {
+                        (true, true) => "yes",
+                        (false, true) => "no (TOPLOC)",
+                        (true, false) => "no (token)",
+                        (false, false) => "no (TOPLOC, token)",
+                    };
+                    if engine == engine_label {
+                        judged += 1;
+                        passed += usize::from(verdict == "yes");
+                    }
                     println!(
-                        "| {i} | {engine} | {n} | {same} of {n} | {x} | {mean:.3} | {med:.1} | {gap:.3} | {margin:.3} | {} |",
-                        if o.toploc_passed() && o.token_failure.is_none() { "yes" } else { "no" }
+                        "| {i} | {engine} | {n} | {same} | {x} | {mean:.3} | {med:.1} | {gap:.3} | {margin:.3} | {verdict} |"
                     );
                 }
             }
+            println!("\n{engine_label}: {passed} of {judged} records pass");
         }
     }
     Ok(())

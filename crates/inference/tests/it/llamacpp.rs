@@ -72,6 +72,22 @@ fn greedy_and_seeded_records_pass_the_candle_validator() {
 }
 
 #[test]
+fn a_prompt_longer_than_one_llamacpp_micro_batch_is_proven_whole() {
+    // llama.cpp splits a batch into micro-batches of 512 positions: the prefill proof must still
+    // cover every prompt position, in order.
+    let long = "Count the words in this sentence, then explain how you counted them. ".repeat(45);
+    let prompt = candle().tokenizer.encode_chat(None, &long).unwrap();
+    assert!(prompt.len() > 600, "{} tokens", prompt.len());
+    let record = engine()
+        .session(true)
+        .unwrap()
+        .generate(&prompt, &GenerateOptions::greedy(40))
+        .unwrap();
+    let o = validator().validate(&record).unwrap();
+    assert!(o.passed(), "{o:?}");
+}
+
+#[test]
 fn hidden_states_do_not_change_the_greedy_tokens() {
     let e = engine();
     let plain = GenerateOptions {
