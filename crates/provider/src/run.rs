@@ -146,7 +146,8 @@ pub fn generate_bundle(
     } else {
         None
     };
-    // Free-text items without a cheat: the chosen engine.
+    // Free-text items without a cheat: the chosen engine (a mutable session with llama.cpp).
+    #[cfg_attr(not(feature = "llamacpp"), allow(unused_mut))]
     let mut generate_free_text = |prompt: &[u32], gen_opts: &GenerateOptions| {
         #[cfg(feature = "llamacpp")]
         if let Some(session) = llamacpp.as_mut() {
