@@ -9,8 +9,9 @@
 #   tools/gpu-check.sh validate DIR       # CPU machine: judge DIR/gpu-*.jsonl, print the table
 #
 # `prepare` writes .gpu/ (in .gitignore: it travels only where carried): the stripped
-# cross-engine binary and the SmolLM2 GGUF in one xz archive, cut into parts of at most 48 MiB so
-# that each fits a device-tool call (64 MiB with the working tree), plus SHA256SUMS. `run` reassembles the parts found in .gpu/ and checks
+# cross-engine binary and the SmolLM2 GGUF in one tar archive (uncompressed: quantized weights
+# barely compress, and the part count stays 3), cut into parts of at most 48 MiB so that each fits
+# a device-tool call (64 MiB with the working tree), plus SHA256SUMS. `run` reassembles the parts found in .gpu/ and checks
 # the archive's sha256 before anything runs. The GPU machine needs the NVIDIA driver and CUDA 13's
 # runtime libraries (libcudart, libcublas, libcublasLt, libcurand, libnvrtc): `run` finds them in
 # CUDA_LIB_DIR, in a Python environment's nvidia/cu13/lib (PyTorch's cu13x wheels ship them), or
@@ -34,10 +35,10 @@ prepare)
   rm -rf .gpu && mkdir -p .gpu/stage
   cp "$bin" .gpu/stage/cross-engine && strip .gpu/stage/cross-engine
   cp "$model" .gpu/stage/model.gguf
-  log "packing $(du -sh .gpu/stage | cut -f1) (xz)"
-  tar -C .gpu/stage -cJf .gpu/pack.tar.xz cross-engine model.gguf
+  log "packing $(du -sh .gpu/stage | cut -f1)"
+  tar -C .gpu/stage -cf .gpu/pack.tar cross-engine model.gguf
   rm -rf .gpu/stage
-  (cd .gpu && split -b 48M -d pack.tar.xz part- && sha256sum pack.tar.xz >SHA256SUMS && rm pack.tar.xz)
+  (cd .gpu && split -b 48M -d pack.tar part- && sha256sum pack.tar >SHA256SUMS && rm pack.tar)
   ls -l .gpu
   parts=$(cd .gpu && ls part-* | tr '\n' ' ')
   echo
@@ -50,11 +51,12 @@ run)
   mkdir -p "$out"
   [ -f .gpu/SHA256SUMS ] || die ".gpu/SHA256SUMS is missing: run 'tools/gpu-check.sh prepare' on the CPU machine and carry .gpu/"
   work=$(mktemp -d)
-  cat .gpu/part-* >"$work/pack.tar.xz" 2>/dev/null || die "no .gpu/part-* here"
+  trap 'rm -rf "$work"' EXIT
+  cat .gpu/part-* >"$work/pack.tar" 2>/dev/null || die "no .gpu/part-* here"
   want=$(cut -d' ' -f1 .gpu/SHA256SUMS)
-  got=$(sha256sum "$work/pack.tar.xz" | cut -d' ' -f1)
+  got=$(sha256sum "$work/pack.tar" | cut -d' ' -f1)
   [ "$want" = "$got" ] || die "the reassembled archive's sha256 is $got, expected $want: a part is missing or from another prepare (parts here: $(ls .gpu | tr '\n' ' '))"
-  tar -C "$work" -xJf "$work/pack.tar.xz"
+  tar -C "$work" -xf "$work/pack.tar"
   libdir=${CUDA_LIB_DIR:-}
   if [ -z "$libdir" ]; then
     for d in /opt/*/.venv/lib/python3*/site-packages/nvidia/cu13/lib /usr/local/lib/python3*/dist-packages/nvidia/cu13/lib \
@@ -79,7 +81,6 @@ run)
     grep -q 'Cuda' "$out/${name%.jsonl}.log" || die "the records were not generated on the GPU (see $out/${name%.jsonl}.log)"
     echo "$mode: $((SECONDS - start)) s" | tee -a "$out/gpu-env.txt"
   done
-  rm -rf "$work"
   ;;
 validate)
   dir=${2:-}
