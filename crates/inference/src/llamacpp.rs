@@ -52,7 +52,7 @@ fn backend() -> Result<&'static LlamaBackend> {
                 .map_err(|e| e.to_string())
         })
         .as_ref()
-        .map_err(|e| Error::Engine(format!("llama.cpp backend: {e}")))
+        .map_err(|e| engine_err("backend", e))
 }
 
 /// A GGUF loaded by llama.cpp (CPU).
@@ -115,7 +115,7 @@ impl LlamaCpp {
         let ctx = self
             .model
             .new_context(backend()?, params)
-            .map_err(|e| Error::Engine(format!("llama.cpp context: {e}")))?;
+            .map_err(|e| engine_err("context", e))?;
         Ok(Session {
             engine: self,
             ctx,
@@ -133,8 +133,9 @@ pub struct Session<'m> {
     n_ctx: usize,
 }
 
-fn engine_err(what: &str) -> impl Fn(String) -> Error + '_ {
-    move |e| Error::Engine(format!("llama.cpp {what}: {e}"))
+/// A llama.cpp failure during `what`.
+fn engine_err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Engine(format!("llama.cpp {what}: {e}"))
 }
 
 impl Session<'_> {
@@ -176,11 +177,11 @@ impl Session<'_> {
             let last = i + 1 == prompt.len();
             batch
                 .add(token(tok), i as i32, &[0], self.hidden || last)
-                .map_err(|e| engine_err("batch")(e.to_string()))?;
+                .map_err(|e| engine_err("batch", e))?;
         }
         self.ctx
             .decode(&mut batch)
-            .map_err(|e| engine_err("prefill")(e.to_string()))?;
+            .map_err(|e| engine_err("prefill", e))?;
         if let Some(b) = builder.as_mut() {
             let mut rows = Vec::with_capacity(prompt.len() * hs);
             for i in 0..prompt.len() {
@@ -209,10 +210,10 @@ impl Session<'_> {
                     &[0],
                     true,
                 )
-                .map_err(|e| engine_err("batch")(e.to_string()))?;
+                .map_err(|e| engine_err("batch", e))?;
             self.ctx
                 .decode(&mut batch)
-                .map_err(|e| engine_err("decode")(e.to_string()))?;
+                .map_err(|e| engine_err("decode", e))?;
             if let Some(b) = builder.as_mut() {
                 let row = self.row(0)?.to_vec();
                 proofs.extend(b.push_row_f32(&row)?);
@@ -268,11 +269,11 @@ impl Session<'_> {
         for (i, &tok) in seq.iter().enumerate() {
             batch
                 .add(token(tok), i as i32, &[0], true)
-                .map_err(|e| engine_err("batch")(e.to_string()))?;
+                .map_err(|e| engine_err("batch", e))?;
         }
         self.ctx
             .decode(&mut batch)
-            .map_err(|e| engine_err("prefill")(e.to_string()))?;
+            .map_err(|e| engine_err("prefill", e))?;
         let hs = self.engine.hidden_size();
         let mut rows = Vec::with_capacity(seq.len() * hs);
         for i in 0..seq.len() {
@@ -303,7 +304,7 @@ impl Session<'_> {
         let row = self
             .ctx
             .embeddings_ith(i)
-            .map_err(|e| engine_err("hidden state")(e.to_string()))?;
+            .map_err(|e| engine_err("hidden state", e))?;
         if row.len() != self.engine.hidden_size() {
             return Err(Error::Engine(format!(
                 "llama.cpp returned a hidden state of {} values, the model's width is {}",
