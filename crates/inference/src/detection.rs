@@ -26,6 +26,27 @@ use crate::with_threads;
 /// The prompt set committed with the crate (118 one-turn chats, two sentences each).
 pub const PROMPTS: &str = include_str!("../data/prompts.txt");
 
+/// The non-empty lines of [`PROMPTS`] in one split, with their line numbers: `even` (the
+/// calibration half), `odd` (the evaluation half) or `all`.
+pub fn prompt_lines(split: &str) -> Result<Vec<(usize, &'static str)>> {
+    let keep: fn(usize) -> bool = match split {
+        "even" => |i| i % 2 == 0,
+        "odd" => |i| i % 2 == 1,
+        "all" => |_| true,
+        s => {
+            return Err(crate::Error::InvalidParams(format!(
+                "--split {s:?}: expected even, odd or all"
+            )))
+        }
+    };
+    Ok(PROMPTS
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .filter(|(i, _)| keep(*i))
+        .collect())
+}
+
 /// The system prompt a cheat generates under in the "other system prompt" cases.
 pub const OTHER_SYSTEM: &str = "You are a concise assistant. Answer briefly and plainly.";
 

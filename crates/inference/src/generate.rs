@@ -37,6 +37,27 @@ pub struct Record {
 }
 
 impl Record {
+    /// A record of `output` generated from `prompt`, with `proofs` built at `params`.
+    pub(crate) fn generated(
+        (model_hash, weight_format): (ModelHash, WeightFormat),
+        sampling: Sampling,
+        params: ProofParams,
+        prompt: &[u32],
+        output: Vec<u32>,
+        proofs: &[verbench_toploc::Proof],
+    ) -> Self {
+        Self {
+            model_hash,
+            weight_format,
+            sampling,
+            topk: params.topk(),
+            decode_batching_size: params.decode_batching_size(),
+            prompt: prompt.to_vec(),
+            output,
+            proofs: proofs.iter().map(|p| p.to_base64()).collect(),
+        }
+    }
+
     /// The proof parameters the record was made with.
     pub fn proof_params(&self) -> Result<ProofParams> {
         Ok(ProofParams::new(self.topk, self.decode_batching_size)?)
@@ -142,17 +163,14 @@ pub fn generate_observed(
     if let Some(b) = builder {
         proofs.extend(b.finish()?);
     }
-    let params = opts.proofs.unwrap_or_else(ProofParams::paper_defaults);
-    Ok(Record {
-        model_hash: model.hash(),
-        weight_format: model.format(),
-        sampling: opts.sampling,
-        topk: params.topk(),
-        decode_batching_size: params.decode_batching_size(),
-        prompt: prompt.to_vec(),
+    Ok(Record::generated(
+        (model.hash(), model.format()),
+        opts.sampling,
+        opts.proofs.unwrap_or_else(ProofParams::paper_defaults),
+        prompt,
         output,
-        proofs: proofs.iter().map(|p| p.to_base64()).collect(),
-    })
+        &proofs,
+    ))
 }
 
 /// One token chosen among `candidates` (the one with the largest logit at the last prompt
@@ -195,16 +213,14 @@ pub fn choose_among(
     let h = model.forward(&[choice], &mut cache)?;
     proofs.extend(builder.push_row_f32(&rows_f32(&h)?)?);
     proofs.extend(builder.finish()?);
-    let record = Record {
-        model_hash: model.hash(),
-        weight_format: model.format(),
-        sampling: Sampling::Greedy,
-        topk: params.topk(),
-        decode_batching_size: params.decode_batching_size(),
-        prompt: prompt.to_vec(),
-        output: vec![choice],
-        proofs: proofs.iter().map(|p| p.to_base64()).collect(),
-    };
+    let record = Record::generated(
+        (model.hash(), model.format()),
+        Sampling::Greedy,
+        params,
+        prompt,
+        vec![choice],
+        &proofs,
+    );
     Ok((record, picked))
 }
 
@@ -246,11 +262,35 @@ pub fn prove_by_prefill(
 ) -> Result<Vec<String>> {
     let seq: Vec<u32> = prompt.iter().chain(output).copied().collect();
     let h = model.forward(&seq, &mut crate::model::KvCache::default())?;
-    let hs = model.config().hidden_size;
-    let rows = rows_f32(&h)?;
-    let n = prompt.len();
-    let pre = Activations::f32(&rows[..n * hs], n, hs)?;
-    let dec = Activations::f32(&rows[n * hs..], output.len(), hs)?;
+    proofs_of_prefill_rows(
+        &rows_f32(&h)?,
+        prompt.len(),
+        model.config().hidden_size,
+        params,
+    )
+}
+
+/// Base64 proofs of one prefill's hidden-state rows (`hidden_size` values each): the first
+/// `prompt_len` rows are the prompt's, the rest the output's.
+pub(crate) fn proofs_of_prefill_rows(
+    rows: &[f32],
+    prompt_len: usize,
+    hidden_size: usize,
+    params: ProofParams,
+) -> Result<Vec<String>> {
+    let split = prompt_len * hidden_size;
+    if hidden_size == 0 || split > rows.len() || rows.len() % hidden_size != 0 {
+        return Err(Error::InvalidParams(format!(
+            "{} hidden-state values are not rows of {hidden_size} with {prompt_len} prompt rows",
+            rows.len()
+        )));
+    }
+    let pre = Activations::f32(&rows[..split], prompt_len, hidden_size)?;
+    let dec = Activations::f32(
+        &rows[split..],
+        (rows.len() - split) / hidden_size,
+        hidden_size,
+    )?;
     let proofs = verbench_toploc::build_proofs(&params, Some(&pre), &dec)?;
     Ok(proofs.iter().map(|p| p.to_base64()).collect())
 }

@@ -27,7 +27,7 @@ use llama_cpp_2::token::LlamaToken;
 use verbench_toploc::{Activations, ProofBuilder, ProofParams};
 
 use crate::error::{Error, Result};
-use crate::generate::{GenerateOptions, Record};
+use crate::generate::{proofs_of_prefill_rows, GenerateOptions, Record};
 use crate::hash::ModelHash;
 use crate::model::{KvCacheMode, WeightFormat};
 use crate::sampling::choose;
@@ -169,24 +169,11 @@ impl Session<'_> {
         let mut builder = opts.proofs.map(ProofBuilder::new);
         let mut proofs = Vec::new();
 
-        self.ctx.clear_kv_cache();
-        let mut batch = LlamaBatch::new(prompt.len(), 1);
-        for (i, &tok) in prompt.iter().enumerate() {
-            // Every prompt position is an output when proving (its hidden state is a prefill
-            // row); the last one always is (its logits choose output token 0).
-            let last = i + 1 == prompt.len();
-            batch
-                .add(token(tok), i as i32, &[0], self.hidden || last)
-                .map_err(|e| engine_err("batch", e))?;
-        }
-        self.ctx
-            .decode(&mut batch)
-            .map_err(|e| engine_err("prefill", e))?;
+        // Every prompt position is an output when proving (its hidden state is a prefill row);
+        // the last one always is (its logits choose output token 0).
+        let mut batch = self.prefill(prompt, self.hidden)?;
         if let Some(b) = builder.as_mut() {
-            let mut rows = Vec::with_capacity(prompt.len() * hs);
-            for i in 0..prompt.len() {
-                rows.extend_from_slice(self.row(i as i32)?);
-            }
+            let rows = self.rows(prompt.len())?;
             proofs.push(b.prefill(&Activations::f32(&rows, prompt.len(), hs)?)?);
         }
         let mut logits_at = batch.n_tokens() - 1;
@@ -226,17 +213,14 @@ impl Session<'_> {
         if let Some(b) = builder {
             proofs.extend(b.finish()?);
         }
-        let params = opts.proofs.unwrap_or_else(ProofParams::paper_defaults);
-        Ok(Record {
-            model_hash: self.engine.hash,
-            weight_format: WeightFormat::Quantized,
-            sampling: opts.sampling,
-            topk: params.topk(),
-            decode_batching_size: params.decode_batching_size(),
-            prompt: prompt.to_vec(),
+        Ok(Record::generated(
+            (self.engine.hash, WeightFormat::Quantized),
+            opts.sampling,
+            opts.proofs.unwrap_or_else(ProofParams::paper_defaults),
+            prompt,
             output,
-            proofs: proofs.iter().map(|p| p.to_base64()).collect(),
-        })
+            &proofs,
+        ))
     }
 
     /// Proofs built from ONE llama.cpp decode over `prompt + output`, as
@@ -264,26 +248,34 @@ impl Session<'_> {
                 max: self.n_ctx,
             });
         }
+        self.prefill(&seq, true)?;
+        let rows = self.rows(seq.len())?;
+        proofs_of_prefill_rows(&rows, prompt.len(), self.engine.hidden_size(), params)
+    }
+
+    /// One decode of `tokens` from an empty KV cache; every position is an output when `all`,
+    /// else only the last. Returns the batch (its last index holds the last logits).
+    fn prefill(&mut self, tokens: &[u32], all: bool) -> Result<LlamaBatch<'static>> {
         self.ctx.clear_kv_cache();
-        let mut batch = LlamaBatch::new(seq.len(), 1);
-        for (i, &tok) in seq.iter().enumerate() {
+        let mut batch = LlamaBatch::new(tokens.len(), 1);
+        for (i, &tok) in tokens.iter().enumerate() {
             batch
-                .add(token(tok), i as i32, &[0], true)
+                .add(token(tok), i as i32, &[0], all || i + 1 == tokens.len())
                 .map_err(|e| engine_err("batch", e))?;
         }
         self.ctx
             .decode(&mut batch)
             .map_err(|e| engine_err("prefill", e))?;
-        let hs = self.engine.hidden_size();
-        let mut rows = Vec::with_capacity(seq.len() * hs);
-        for i in 0..seq.len() {
+        Ok(batch)
+    }
+
+    /// The hidden states of the last decode's first `n` outputs, row after row.
+    fn rows(&self, n: usize) -> Result<Vec<f32>> {
+        let mut rows = Vec::with_capacity(n * self.engine.hidden_size());
+        for i in 0..n {
             rows.extend_from_slice(self.row(i as i32)?);
         }
-        let n = prompt.len();
-        let pre = Activations::f32(&rows[..n * hs], n, hs)?;
-        let dec = Activations::f32(&rows[n * hs..], output.len(), hs)?;
-        let proofs = verbench_toploc::build_proofs(&params, Some(&pre), &dec)?;
-        Ok(proofs.iter().map(|p| p.to_base64()).collect())
+        Ok(rows)
     }
 
     /// Every token id inside the vocabulary (llama.cpp would refuse the batch less clearly).

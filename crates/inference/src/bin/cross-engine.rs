@@ -167,6 +167,7 @@ struct RecordArgs<'a> {
     tokens: usize,
     sampling: &'a str,
     case: &'a str,
+    #[cfg_attr(not(feature = "llamacpp"), allow(dead_code))] // llama.cpp's threads only
     threads: usize,
     out: &'a std::path::Path,
 }
@@ -237,18 +238,7 @@ fn with_engine(
                 .with_context(|| format!("--sampling {s:?}: expected greedy or seed:<n>"))?,
         ),
     };
-    let keep = |i: usize| match a.split {
-        "even" => Ok(i % 2 == 0),
-        "odd" => Ok(i % 2 == 1),
-        "all" => Ok(true),
-        s => Err(anyhow::anyhow!("--split {s:?}: expected even, odd or all")),
-    };
-    let mut lines = Vec::new();
-    for (i, line) in PROMPTS.lines().filter(|l| !l.trim().is_empty()).enumerate() {
-        if keep(i)? {
-            lines.push((i, line));
-        }
-    }
+    let mut lines = verbench_inference::detection::prompt_lines(a.split)?;
     lines.truncate(a.count.unwrap_or(usize::MAX));
     let mut text = String::new();
     let started = std::time::Instant::now();

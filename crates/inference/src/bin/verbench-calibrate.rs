@@ -20,7 +20,7 @@ use verbench_inference::calibration::{
     self, check, fit, read_traces, trace_item, Calibration, SamplingMode, Targets, TraceFile,
     TraceHeader,
 };
-use verbench_inference::detection::{OTHER_SYSTEM, PROMPTS};
+use verbench_inference::detection::{prompt_lines, OTHER_SYSTEM, PROMPTS};
 use verbench_inference::{device, load, smollm2_path, with_threads, Validator, WeightFormat};
 use verbench_toploc::ProofParams;
 
@@ -143,13 +143,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn trace(a: TraceArgs) -> anyhow::Result<()> {
-    let lines: Vec<&str> = PROMPTS.lines().filter(|l| !l.trim().is_empty()).collect();
-    let keep = |i: usize| match a.split.as_str() {
-        "even" => Ok(i % 2 == 0),
-        "odd" => Ok(i % 2 == 1),
-        "all" => Ok(true),
-        s => Err(anyhow::anyhow!("--split {s:?}: expected even, odd or all")),
-    };
+    let lines = prompt_lines(&a.split)?;
     if !(1..=2).contains(&a.variants) {
         bail!("--variants must be 1 or 2");
     }
@@ -194,27 +188,22 @@ fn trace(a: TraceArgs) -> anyhow::Result<()> {
         a.variants,
         if a.variants == 2 { "; 2: detection::OTHER_SYSTEM" } else { "" }
     );
-    #[cfg(feature = "llamacpp")]
-    let llamacpp = match a.engine.as_str() {
-        "candle" => None,
-        "llamacpp" => Some(verbench_inference::llamacpp::LlamaCpp::load(&path, 2)?),
-        e => bail!("--engine {e:?}: expected candle or llamacpp"),
-    };
-    #[cfg(feature = "llamacpp")]
-    let mut session = llamacpp.as_ref().map(|l| l.session(true)).transpose()?;
-    #[cfg(not(feature = "llamacpp"))]
-    match a.engine.as_str() {
-        "candle" => {}
+    let engine_name = match a.engine.as_str() {
+        "candle" => calibration::CANDLE_GENERATOR,
+        #[cfg(feature = "llamacpp")]
+        "llamacpp" => verbench_inference::llamacpp::LLAMACPP_GENERATOR,
+        #[cfg(not(feature = "llamacpp"))]
         "llamacpp" => bail!(
             "this verbench-calibrate was built without the llama.cpp engine (tools/build-llamacpp.sh)"
         ),
         e => bail!("--engine {e:?}: expected candle or llamacpp"),
-    }
-    let engine_name = match a.engine.as_str() {
-        #[cfg(feature = "llamacpp")]
-        "llamacpp" => verbench_inference::llamacpp::LLAMACPP_GENERATOR,
-        _ => calibration::CANDLE_GENERATOR,
     };
+    #[cfg(feature = "llamacpp")]
+    let llamacpp = (a.engine == "llamacpp")
+        .then(|| verbench_inference::llamacpp::LlamaCpp::load(&path, 2))
+        .transpose()?;
+    #[cfg(feature = "llamacpp")]
+    let mut session = llamacpp.as_ref().map(|l| l.session(true)).transpose()?;
     let header = TraceHeader {
         version: calibration::FORMAT_VERSION,
         key: calibration::engine_key_with(
@@ -229,10 +218,7 @@ fn trace(a: TraceArgs) -> anyhow::Result<()> {
     };
     let mut file = TraceFile::open_or_create(&a.out, &header)?;
     let mut todo = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        if !keep(i)? {
-            continue;
-        }
+    for &(i, line) in &lines {
         for v in 0..a.variants {
             for s in a.seed_offset..a.seed_offset + seeds {
                 let item = match a.sampling {
@@ -240,7 +226,7 @@ fn trace(a: TraceArgs) -> anyhow::Result<()> {
                     SamplingMode::Seeded { .. } => format!("p{i}v{v}s{s}"),
                 };
                 if !file.has(&item) {
-                    todo.push((item, i, *line, v, s));
+                    todo.push((item, i, line, v, s));
                 }
             }
         }

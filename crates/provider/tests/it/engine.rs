@@ -4,14 +4,10 @@
 
 use std::sync::Arc;
 
-use verbench_bundle::{
-    benchmark::Benchmark, dataset::mini_benchmark, BundleReader, GenerationParams, Header,
-    ToplocParams, FORMAT,
-};
+use verbench_bundle::{benchmark::Benchmark, dataset::mini_benchmark, BundleReader};
 use verbench_inference::calibration::smollm2_greedy;
 use verbench_inference::llamacpp::LlamaCpp;
 use verbench_inference::{load, Record, Sampling, Validator, WeightFormat};
-use verbench_merkle::to_hex;
 use verbench_provider::run::{generate_bundle, Engine, RunOptions, LLAMACPP};
 use verbench_toploc::ProofParams;
 
@@ -25,27 +21,7 @@ fn a_bundle_generated_on_llamacpp_names_its_engine_and_passes_the_validator() {
     );
     let model = load(&path, WeightFormat::Quantized, &candle_core::Device::Cpu).unwrap();
     let bench = Benchmark::legacy(mini_benchmark());
-    let header = Header {
-        format: FORMAT.into(),
-        chain_id: 31337,
-        game: format!("0x{}", "11".repeat(20)),
-        task_id: to_hex(&[0x22; 32]),
-        provider: format!("0x{}", "33".repeat(20)),
-        model_hash: model.model.hash().to_hex(),
-        manifest_hash: to_hex(&[0; 32]),
-        dataset_root: to_hex(&bench.dataset.root().unwrap()),
-        leaf_count: bench.dataset.items.len() as u64,
-        generation: GenerationParams {
-            max_new_tokens: 40,
-            temperature_milli: 0,
-            seed: 0,
-        },
-        toploc: ToplocParams {
-            topk: 128,
-            decode_batching_size: 32,
-        },
-        engine: None,
-    };
+    let header = crate::header(&bench, model.model.hash().to_hex(), 40, 128);
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("bundle.jsonl");
     let engine = Arc::new(LlamaCpp::load(&path, 2).unwrap());

@@ -3,8 +3,7 @@
 
 use base64::Engine as _;
 use verbench_bundle::{
-    benchmark::Benchmark, dataset::mini_benchmark, leaf, BundleWriter, GenerationParams, Header,
-    Item, ToplocParams, FORMAT, WAD,
+    benchmark::Benchmark, dataset::mini_benchmark, leaf, BundleWriter, Item, WAD,
 };
 use verbench_inference::ModelTokenizer;
 use verbench_merkle::to_hex;
@@ -23,27 +22,7 @@ fn tokenizer() -> ModelTokenizer {
 /// A bundle over the mini benchmark whose items answer correctly when `index % 3 == 0`.
 fn bundle(dir: &std::path::Path, bench: &Benchmark, tok: &ModelTokenizer) -> std::path::PathBuf {
     let dataset = &bench.dataset;
-    let header = Header {
-        format: FORMAT.into(),
-        chain_id: 31337,
-        game: format!("0x{}", "11".repeat(20)),
-        task_id: to_hex(&[0x22; 32]),
-        provider: format!("0x{}", "33".repeat(20)),
-        model_hash: to_hex(&[0x44; 32]),
-        manifest_hash: to_hex(&[0; 32]),
-        dataset_root: to_hex(&dataset.root().unwrap()),
-        leaf_count: dataset.items.len() as u64,
-        generation: GenerationParams {
-            max_new_tokens: 16,
-            temperature_milli: 0,
-            seed: 0,
-        },
-        toploc: ToplocParams {
-            topk: 4,
-            decode_batching_size: 32,
-        },
-        engine: None,
-    };
+    let header = crate::header(bench, to_hex(&[0x44; 32]), 16, 4);
     let path = dir.join("bundle.jsonl");
     let mut w = BundleWriter::create_or_resume(&path, header).unwrap();
     let proof = base64::engine::general_purpose::STANDARD.encode([0u8; 10]);
