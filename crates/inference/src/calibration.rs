@@ -210,6 +210,11 @@ pub struct Key {
     pub decode_batching_size: u32,
 }
 
+/// Default [`Targets::fit_confidence`].
+pub const DEFAULT_FIT_CONFIDENCE: f64 = 0.95;
+/// Bootstrap resamples behind an [`UpperFit`].
+pub const BOOTSTRAP_REPLICATES: u32 = 200;
+
 /// The false-positive targets the limits are set for.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Targets {
@@ -219,6 +224,12 @@ pub struct Targets {
     pub item_tokens: u32,
     /// Probability that an honest TOPLOC chunk fails any of the three rules.
     pub chunk_fp: f64,
+    /// Confidence that each limit's fitted tail is not lighter than the honest noise's: every
+    /// limit is at least the `fit_confidence` quantile of the limits fitted to bootstrap
+    /// resamples of the honest items ([`UpperFit`]). `None`: the point fit alone (files made
+    /// before this was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit_confidence: Option<f64>,
 }
 
 impl Default for Targets {
@@ -228,6 +239,7 @@ impl Default for Targets {
             token_fp_per_item: 1e-4,
             item_tokens: 1024,
             chunk_fp: 1e-6,
+            fit_confidence: Some(DEFAULT_FIT_CONFIDENCE),
         }
     }
 }
@@ -288,22 +300,82 @@ pub struct TailFit {
     pub binding: String,
     /// The largest samples, largest first (at most 64): empirical quantiles for other targets.
     pub largest: Vec<f64>,
+    /// The fit's sampling uncertainty (when the targets ask for a confidence): `limit` is at
+    /// least `upper.limit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper: Option<UpperFit>,
+}
+
+/// The tail fitted to one bootstrap resample of the honest items (drawn with replacement, as
+/// many as there are): the replicate whose limit is the `confidence` quantile of
+/// `replicates` replicates' limits. A heavier tail than the point fit's is what makes a limit
+/// hold on another sample of honest items of the same size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpperFit {
+    /// Bootstrap replicates fitted.
+    pub replicates: u32,
+    /// Quantile of the replicates' limits taken.
+    pub confidence: f64,
+    /// That replicate's samples.
+    pub samples: u64,
+    /// Its threshold.
+    pub threshold: f64,
+    /// Its exceedances.
+    pub exceedances: u64,
+    /// Its GPD scale.
+    pub scale: f64,
+    /// Its GPD shape as used (`max(fitted, 0)`).
+    pub shape: f64,
+    /// Its limit at the target.
+    pub limit: f64,
+}
+
+impl UpperFit {
+    /// This replicate's fitted quantile for a per-sample target.
+    fn quantile_at(&self, target: f64) -> f64 {
+        self.threshold
+            + gpd_excess(
+                self.scale,
+                self.shape,
+                self.exceedances,
+                self.samples,
+                target,
+            )
+    }
+}
+
+/// The GPD excess over the threshold at per-sample target `target`, for a tail of `m` of `n`
+/// samples (0 when the target is not in the tail).
+fn gpd_excess(scale: f64, shape: f64, m: u64, n: u64, target: f64) -> f64 {
+    let zeta = m as f64 / n as f64;
+    let y = if target >= zeta {
+        0.0
+    } else if shape < 1e-9 {
+        scale * (zeta / target).ln()
+    } else {
+        scale / shape * ((zeta / target).powf(shape) - 1.0)
+    };
+    y.max(0.0)
 }
 
 impl TailFit {
     /// The limit for another per-sample target `target` (continuous statistics): the fitted
-    /// quantile, and never below the empirical one (the `floor(target * n)`-th largest sample;
-    /// the largest when `target * n < 1`).
+    /// quantile (the larger of the point fit's and the [`UpperFit`] replicate's), and never below
+    /// the empirical one (the `floor(target * n)`-th largest sample; the largest when
+    /// `target * n < 1`).
     pub fn limit_at(&self, target: f64) -> f64 {
-        let zeta = self.exceedances as f64 / self.samples as f64;
-        let y = if target >= zeta {
-            0.0
-        } else if self.shape < 1e-9 {
-            self.scale * (zeta / target).ln()
-        } else {
-            self.scale / self.shape * ((zeta / target).powf(self.shape) - 1.0)
-        };
-        let fitted = self.threshold + y.max(0.0);
+        let fitted = self.threshold
+            + gpd_excess(
+                self.scale,
+                self.shape,
+                self.exceedances,
+                self.samples,
+                target,
+            );
+        let upper = self
+            .upper
+            .as_ref()
+            .map_or(fitted, |u| u.quantile_at(target));
         let k = ((target * self.samples as f64).floor() as usize).max(1);
         let empirical = self
             .largest
@@ -311,7 +383,7 @@ impl TailFit {
             .or(self.largest.last())
             .copied()
             .unwrap_or(self.max_observed);
-        fitted.max(empirical)
+        fitted.max(upper).max(empirical)
     }
 
     /// Probability that a sample exceeds `x` under the fitted tail (for `x >= threshold`;
@@ -763,6 +835,15 @@ fn read_traces_inner(path: &Path) -> Result<(TraceHeader, Vec<Trace>, u64)> {
         reason,
     };
     let mut reader = BufReader::new(file);
+    let head = reader.fill_buf().map_err(|source| CalibrationError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Err(invalid(
+            "gzip-compressed: decompress it first (gunzip -k), as the committed traces under docs/calibration/ must be".into(),
+        ));
+    }
     let mut header: Option<TraceHeader> = None;
     let mut traces = Vec::new();
     let mut good_len = 0u64;
@@ -929,6 +1010,7 @@ pub fn fit_tail(name: &str, samples: &[f64], target: f64, integer: bool) -> Resu
         quantile,
         limit,
         binding: binding.into(),
+        upper: None,
     })
 }
 
@@ -957,6 +1039,106 @@ fn milli_up(x: f64) -> u32 {
     (x * 1000.0 - 1e-9).ceil().clamp(0.0, f64::from(u32::MAX)) as u32
 }
 
+/// The four tail fits of `traces`: token error (its `limit` at `token_target`), exponent
+/// mismatches, mantissa-error mean and median per chunk (at `chunk_target`).
+fn fit_stats(traces: &[&Trace], token_target: f64, chunk_target: f64) -> Result<[TailFit; 4]> {
+    let errors: Vec<f64> = traces
+        .iter()
+        .flat_map(|t| t.token_errors.iter().map(|&e| f64::from(e)))
+        .collect();
+    let chunks: Vec<&ChunkStat> = traces.iter().flat_map(|t| &t.chunks).collect();
+    let chunk_stat = |f: fn(&ChunkStat) -> f64| chunks.iter().map(|c| f(c)).collect::<Vec<_>>();
+    let mut token_error = fit_tail("token error", &errors, token_target, false)?;
+    token_error.limit = token_error.limit_at(token_target);
+    Ok([
+        token_error,
+        fit_tail(
+            "exponent mismatches",
+            &chunk_stat(|c| f64::from(c.exp_mismatches)),
+            chunk_target,
+            true,
+        )?,
+        fit_tail(
+            "mantissa mean",
+            &chunk_stat(|c| c.mant_err_mean),
+            chunk_target,
+            false,
+        )?,
+        fit_tail(
+            "mantissa median",
+            &chunk_stat(|c| c.mant_err_median),
+            chunk_target,
+            true,
+        )?,
+    ])
+}
+
+/// SplitMix64: the bootstrap's fixed, seeded draws (a calibration file must be reproducible
+/// byte for byte from its traces).
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// [`UpperFit`]s of the four statistics: [`BOOTSTRAP_REPLICATES`] resamples of the items with
+/// replacement, each fitted like the data; for each statistic the replicate at the
+/// `confidence` quantile of the limits. Resampling whole items keeps the dependence between an
+/// item's tokens and chunks.
+fn bootstrap(
+    traces: &[Trace],
+    token_target: f64,
+    chunk_target: f64,
+    confidence: f64,
+) -> Result<[UpperFit; 4]> {
+    if !(confidence > 0.0 && confidence < 1.0) {
+        return Err(CalibrationError::TooFewSamples(format!(
+            "fit confidence {confidence} is not a probability"
+        )));
+    }
+    let n = traces.len();
+    let mut state = 0x7665_7262_656e_6368u64; // "verbench"
+    let mut replicates: [Vec<TailFit>; 4] = Default::default();
+    let mut failed = 0u32;
+    for _ in 0..BOOTSTRAP_REPLICATES {
+        let sample: Vec<&Trace> = (0..n)
+            .map(|_| &traces[(splitmix64(&mut state) % n as u64) as usize])
+            .collect();
+        match fit_stats(&sample, token_target, chunk_target) {
+            Ok(fits) => {
+                for (all, f) in replicates.iter_mut().zip(fits) {
+                    all.push(f);
+                }
+            }
+            // A resample can be degenerate (too many ties above the threshold): counted.
+            Err(_) => failed += 1,
+        }
+    }
+    if failed > BOOTSTRAP_REPLICATES / 10 {
+        return Err(CalibrationError::TooFewSamples(format!(
+            "{failed} of {BOOTSTRAP_REPLICATES} bootstrap resamples of the {n} items could not be fitted: too few items"
+        )));
+    }
+    let fitted = BOOTSTRAP_REPLICATES - failed;
+    Ok(replicates.map(|mut fits| {
+        fits.sort_by(|a, b| a.limit.total_cmp(&b.limit));
+        let k = ((confidence * fits.len() as f64).ceil() as usize).clamp(1, fits.len());
+        let f = &fits[k - 1];
+        UpperFit {
+            replicates: fitted,
+            confidence,
+            samples: f.samples,
+            threshold: f.threshold,
+            exceedances: f.exceedances,
+            scale: f.scale,
+            shape: f.shape,
+            limit: f.limit,
+        }
+    }))
+}
+
 /// Fits a calibration to honest traces (all measured with `header`'s key) for `targets`.
 pub fn fit(
     header: &TraceHeader,
@@ -970,35 +1152,31 @@ pub fn fit(
             "targets must be positive".into(),
         ));
     }
-    let errors: Vec<f64> = traces
-        .iter()
-        .flat_map(|t| t.token_errors.iter().map(|&e| f64::from(e)))
-        .collect();
-    let chunks: Vec<&ChunkStat> = traces.iter().flat_map(|t| &t.chunks).collect();
     let token_target = targets.token_fp_per_item / f64::from(targets.item_tokens);
     let chunk_target = targets.chunk_fp / 3.0;
-    let token_error = fit_tail("token error", &errors, token_target, false)?;
-    let exp_mismatches = fit_tail(
-        "exponent mismatches",
-        &chunks
-            .iter()
-            .map(|c| f64::from(c.exp_mismatches))
-            .collect::<Vec<_>>(),
-        chunk_target,
-        true,
-    )?;
-    let mant_err_mean = fit_tail(
-        "mantissa mean",
-        &chunks.iter().map(|c| c.mant_err_mean).collect::<Vec<_>>(),
-        chunk_target,
-        false,
-    )?;
-    let mant_err_median = fit_tail(
-        "mantissa median",
-        &chunks.iter().map(|c| c.mant_err_median).collect::<Vec<_>>(),
-        chunk_target,
-        true,
-    )?;
+    let all: Vec<&Trace> = traces.iter().collect();
+    let [mut token_error, mut exp_mismatches, mut mant_err_mean, mut mant_err_median] =
+        fit_stats(&all, token_target, chunk_target)?;
+    if let Some(confidence) = targets.fit_confidence {
+        let uppers = bootstrap(traces, token_target, chunk_target, confidence)?;
+        for (fit, upper) in [
+            &mut token_error,
+            &mut exp_mismatches,
+            &mut mant_err_mean,
+            &mut mant_err_median,
+        ]
+        .into_iter()
+        .zip(uppers)
+        {
+            if upper.limit > fit.limit {
+                fit.limit = upper.limit;
+                fit.binding = "bootstrap".into();
+            }
+            fit.upper = Some(upper);
+        }
+    }
+    let errors = token_error.samples;
+    let chunks = exp_mismatches.samples;
     let topk = header.key.topk;
     let mismatches = exp_mismatches.limit as u32;
     if mismatches >= topk {
@@ -1010,7 +1188,7 @@ pub fn fit(
         max_mant_err_mean_milli: milli_up(mant_err_mean.limit),
         max_mant_err_median_milli: milli_up(mant_err_median.limit),
         min_exp_matches: topk - mismatches,
-        token_margin_milli: milli_up(token_error.limit_at(token_target)),
+        token_margin_milli: milli_up(token_error.limit),
     };
     let gaps = traces.iter().flat_map(|t| &t.gaps);
     Ok(Calibration {
@@ -1025,8 +1203,8 @@ pub fn fit(
         data: DataSummary {
             prompts: header.prompts.clone(),
             items: traces.len() as u64,
-            tokens: errors.len() as u64,
-            chunks: chunks.len() as u64,
+            tokens: errors,
+            chunks,
             max_gap: gaps.clone().map(|&g| f64::from(g)).fold(0.0, f64::max),
             tokens_with_positive_gap: gaps.filter(|&&g| g > 0.0).count() as u64,
             trace_hashes,
@@ -1034,6 +1212,98 @@ pub fn fit(
         command,
         max_item_tokens: None,
     })
+}
+
+/// The tail fits of one band of output positions (see [`fit_bands`]): each is the fitted limit,
+/// or why the band's data cannot give one.
+#[derive(Debug, Clone)]
+pub struct BandFit {
+    /// First output position of the band.
+    pub from: usize,
+    /// One past the last output position of the band.
+    pub to: usize,
+    /// Logit-difference errors in the band.
+    pub tokens: usize,
+    /// Decode chunks whose first row lies in the band.
+    pub chunks: usize,
+    /// Token margin at the per-token target.
+    pub token_error: std::result::Result<TailFit, String>,
+    /// Exponent mismatches per chunk at the per-chunk target.
+    pub exp_mismatches: std::result::Result<TailFit, String>,
+    /// Mantissa-error mean per chunk.
+    pub mant_err_mean: std::result::Result<TailFit, String>,
+    /// Mantissa-error median per chunk.
+    pub mant_err_median: std::result::Result<TailFit, String>,
+}
+
+/// Fits the tail of each band of `width` output positions separately, with [`fit`]'s rule and
+/// targets: the token errors at positions `from..to` and the decode chunks (of
+/// `decode_batching_size` rows; decode chunk `c` starts at output position `c *
+/// decode_batching_size`) that start there. The prefill chunk belongs to no band. An analysis of
+/// whether limits that depend on the position would serve a model whose honest noise grows along
+/// the sequence (`verbench-calibrate bands`); tasks carry no per-band limits.
+pub fn fit_bands(
+    traces: &[Trace],
+    width: usize,
+    decode_batching_size: usize,
+    targets: &Targets,
+) -> Result<Vec<BandFit>> {
+    if width == 0 || decode_batching_size == 0 {
+        return Err(CalibrationError::TooFewSamples(
+            "band width and chunk size must be positive".into(),
+        ));
+    }
+    if !(targets.token_fp_per_item > 0.0 && targets.chunk_fp > 0.0 && targets.item_tokens > 0) {
+        return Err(CalibrationError::TooFewSamples(
+            "targets must be positive".into(),
+        ));
+    }
+    let token_target = targets.token_fp_per_item / f64::from(targets.item_tokens);
+    let chunk_target = targets.chunk_fp / 3.0;
+    let longest = traces
+        .iter()
+        .map(|t| t.token_errors.len())
+        .max()
+        .unwrap_or(0);
+    let mut bands = Vec::new();
+    for from in (0..longest).step_by(width) {
+        let to = from + width;
+        let errors: Vec<f64> = traces
+            .iter()
+            .flat_map(|t| t.token_errors.iter().take(to).skip(from))
+            .map(|&e| f64::from(e))
+            .collect();
+        let chunks: Vec<&ChunkStat> = traces
+            .iter()
+            .flat_map(|t| t.chunks.iter().filter(|c| !c.prefill).enumerate())
+            .filter(|(c, _)| (from..to).contains(&(c * decode_batching_size)))
+            .map(|(_, s)| s)
+            .collect();
+        let stat = |name: &str, f: &dyn Fn(&ChunkStat) -> f64, integer: bool| {
+            let xs: Vec<f64> = chunks.iter().map(|c| f(c)).collect();
+            fit_tail(name, &xs, chunk_target, integer).map_err(|e| e.to_string())
+        };
+        bands.push(BandFit {
+            from,
+            to,
+            tokens: errors.len(),
+            chunks: chunks.len(),
+            token_error: fit_tail("token error", &errors, token_target, false)
+                .map(|mut f| {
+                    f.limit = f.limit_at(token_target);
+                    f
+                })
+                .map_err(|e| e.to_string()),
+            exp_mismatches: stat(
+                "exponent mismatches",
+                &|c| f64::from(c.exp_mismatches),
+                true,
+            ),
+            mant_err_mean: stat("mantissa mean", &|c| c.mant_err_mean, false),
+            mant_err_median: stat("mantissa median", &|c| c.mant_err_median, true),
+        });
+    }
+    Ok(bands)
 }
 
 /// Failures of one check, with a one-sided 95% upper bound on the rate.
@@ -1114,9 +1384,56 @@ pub struct HeldOutCheck {
     pub max_token_error: f64,
     /// Failing items, as `item: what`.
     pub failing: Vec<String>,
+    /// The calibration's limits judged by a tail fitted to the held-out data themselves: what
+    /// failure rates another honest sample implies at these limits, far below the rates the
+    /// failure counts can show. Absent when the held-out data are too few to fit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_out_tail: Option<HeldOutTail>,
 }
 
-/// Judges held-out honest traces by `cal`'s limits. The traces must have the calibration's key.
+/// Failure rates at a calibration's limits under tails fitted (as [`fit`] fits, point fit) to
+/// held-out honest data. Integer statistics are read on the dithered scale (`P(X > L) =
+/// P(X + U >= L + 1)`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldOutTail {
+    /// Probability that a token's logit-difference error exceeds the margin.
+    pub token: f64,
+    /// That times the target's item length (union bound), at most 1: compare with
+    /// `targets.token_fp_per_item`.
+    pub item: f64,
+    /// Probability that a chunk breaks the exponent-match limit.
+    pub exp_mismatches: f64,
+    /// ... the mantissa-error mean limit.
+    pub mant_err_mean: f64,
+    /// ... the mantissa-error median limit.
+    pub mant_err_median: f64,
+    /// Their sum (union bound), at most 1: compare with `targets.chunk_fp`.
+    pub chunk: f64,
+}
+
+/// [`HeldOutTail`] of `traces` at `cal`'s limits, or `None` when they are too few to fit.
+fn held_out_tail(cal: &Calibration, traces: &[Trace]) -> Option<HeldOutTail> {
+    let refs: Vec<&Trace> = traces.iter().collect();
+    let token_target = cal.targets.token_fp_per_item / f64::from(cal.targets.item_tokens);
+    let chunk_target = cal.targets.chunk_fp / 3.0;
+    let [tok, exp, mean, median] = fit_stats(&refs, token_target, chunk_target).ok()?;
+    let l = &cal.limits;
+    let token = tok.exceedance(f64::from(l.token_margin()));
+    let exp_mismatches = exp.exceedance(f64::from(cal.key.topk - l.min_exp_matches) + 1.0);
+    let mant_err_mean = mean.exceedance(f64::from(l.max_mant_err_mean_milli) / 1000.0);
+    let mant_err_median = median.exceedance(f64::from(l.max_mant_err_median_milli) / 1000.0 + 1.0);
+    Some(HeldOutTail {
+        token,
+        item: (token * f64::from(cal.targets.item_tokens)).min(1.0),
+        exp_mismatches,
+        mant_err_mean,
+        mant_err_median,
+        chunk: (exp_mismatches + mant_err_mean + mant_err_median).min(1.0),
+    })
+}
+
+/// Judges held-out honest traces by `cal`'s limits (on their first `max_item_tokens` positions
+/// when the calibration judges no longer items). The traces must have the calibration's key.
 pub fn check(
     cal: &Calibration,
     cal_hash: ModelHash,
@@ -1133,6 +1450,28 @@ pub fn check(
             ),
         });
     }
+    // A calibration that judges only items up to `max_item_tokens` is checked on those
+    // positions: the first tokens and the chunks that hold them (prefill + decode chunks).
+    let truncated: Vec<Trace>;
+    let traces = match cal.max_item_tokens {
+        Some(max) => {
+            let max = max as usize;
+            let chunks = 1 + max.div_ceil(cal.key.decode_batching_size.max(1) as usize);
+            truncated = traces
+                .iter()
+                .map(|t| Trace {
+                    item: t.item.clone(),
+                    seed: t.seed,
+                    prompt_tokens: t.prompt_tokens,
+                    token_errors: t.token_errors.iter().take(max).copied().collect(),
+                    gaps: t.gaps.iter().take(max).copied().collect(),
+                    chunks: t.chunks.iter().take(chunks).copied().collect(),
+                })
+                .collect();
+            &truncated[..]
+        }
+        None => traces,
+    };
     let margin = cal.limits.token_margin();
     let th = cal.limits.thresholds();
     let topk = cal.key.topk as usize;
@@ -1195,6 +1534,7 @@ pub fn check(
         max_gap,
         max_token_error: max_err,
         failing,
+        held_out_tail: held_out_tail(cal, traces),
     })
 }
 
@@ -1285,6 +1625,137 @@ mod tests {
             fit_tail("x", &[1.0; 10], 1e-6, false),
             Err(CalibrationError::TooFewSamples(_))
         ));
+    }
+
+    /// 60 items of 512 tokens and 5 chunks with a heavy (Pareto, shape 0.25) token-error tail.
+    fn heavy_traces() -> Vec<Trace> {
+        let mut state = 7u64;
+        let mut uniform = move || (splitmix64(&mut state) >> 11) as f64 / (1u64 << 53) as f64;
+        (0..60)
+            .map(|i| Trace {
+                item: format!("p{i}"),
+                seed: 0,
+                prompt_tokens: 8,
+                token_errors: (0..512)
+                    .map(|_| (0.1 * ((1.0 - uniform()).powf(-0.25) - 1.0) / 0.25) as f32)
+                    .collect(),
+                gaps: vec![0.0; 512],
+                chunks: (0..5)
+                    .map(|c| ChunkStat {
+                        prefill: c == 0,
+                        exp_mismatches: (uniform() * 12.0) as u32,
+                        mant_err_mean: 1.0 + 2.0 * uniform(),
+                        mant_err_median: (1.0 + 3.0 * uniform()).floor(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bootstrap_limits_are_seeded_and_cover_the_point_fit() {
+        let traces = heavy_traces();
+        let header = TraceHeader {
+            version: FORMAT_VERSION,
+            key: Key {
+                model_hash: ModelHash([7; 32]),
+                weight_format: WeightFormat::Quantized,
+                generator_engine: CANDLE_GENERATOR.into(),
+                validator_path: CANDLE_DENSE_VALIDATOR.into(),
+                sampling: SamplingMode::Greedy,
+                topk: 128,
+                decode_batching_size: 32,
+            },
+            tokens: 512,
+            prompts: "synthetic".into(),
+        };
+        let point = fit(
+            &header,
+            &traces,
+            vec![],
+            Targets {
+                fit_confidence: None,
+                ..Targets::default()
+            },
+            String::new(),
+        )
+        .unwrap();
+        assert!(point.token_error.upper.is_none());
+        let a = fit(&header, &traces, vec![], Targets::default(), String::new()).unwrap();
+        let b = fit(&header, &traces, vec![], Targets::default(), String::new()).unwrap();
+        assert_eq!(a.to_bytes().unwrap(), b.to_bytes().unwrap(), "seeded draws");
+        let upper = a.token_error.upper.as_ref().unwrap();
+        assert_eq!(
+            (upper.replicates, upper.confidence),
+            (BOOTSTRAP_REPLICATES, 0.95)
+        );
+        // A heavy tail fitted on 30,720 samples, extrapolated to 1e-7: the resamples' 95%
+        // quantile lies well above the point fit, and the margin follows it at every length.
+        assert!(
+            upper.limit > 1.2 * point.token_error.limit,
+            "{upper:?} {:?}",
+            point.token_error
+        );
+        assert_eq!(a.limits.token_margin_milli, milli_up(upper.limit));
+        for tokens in [1, 64, 1024] {
+            assert!(a.token_margin_milli_for(tokens) >= point.token_margin_milli_for(tokens));
+        }
+        assert!(a.limits.max_mant_err_mean_milli >= point.limits.max_mant_err_mean_milli);
+        assert!(a.limits.min_exp_matches <= point.limits.min_exp_matches);
+        // Old files (no confidence) keep their canonical bytes: the fields are left out.
+        let text = String::from_utf8(point.to_bytes().unwrap()).unwrap();
+        assert!(!text.contains("fit_confidence") && !text.contains("upper"));
+        let bad = Targets {
+            fit_confidence: Some(1.5),
+            ..Targets::default()
+        };
+        assert!(fit(&header, &traces, vec![], bad, String::new()).is_err());
+    }
+
+    #[test]
+    fn bands_fit_their_own_positions() {
+        // 40 items of 128 tokens (4 decode chunks of 32): errors and chunk figures ten times
+        // larger in the second half. Each band of 64 positions holds 2 decode chunks per item.
+        let traces: Vec<Trace> = (0..40)
+            .map(|i| {
+                let noise = |j: usize| ((i * 131 + j * 17) % 97) as f32 / 97.0;
+                Trace {
+                    item: format!("p{i}"),
+                    seed: 0,
+                    prompt_tokens: 8,
+                    token_errors: (0..128)
+                        .map(|j| noise(j) * if j < 64 { 0.1 } else { 1.0 })
+                        .collect(),
+                    gaps: vec![0.0; 128],
+                    chunks: (0..5)
+                        .map(|c| ChunkStat {
+                            prefill: c == 0,
+                            exp_mismatches: if c >= 3 { 40 } else { 4 } + (i % 3) as u32,
+                            mant_err_mean: if c >= 3 { 10.0 } else { 1.0 } + f64::from(noise(c)),
+                            mant_err_median: 1.0,
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let targets = Targets::default();
+        let bands = fit_bands(&traces, 64, 32, &targets).unwrap();
+        assert_eq!(bands.len(), 2);
+        assert_eq!((bands[0].from, bands[0].to), (0, 64));
+        assert_eq!((bands[1].tokens, bands[1].chunks), (2560, 80));
+        let (early, late) = (&bands[0], &bands[1]);
+        let margin = |b: &BandFit| b.token_error.as_ref().unwrap().limit;
+        assert!(
+            margin(early) < 0.2 && margin(late) > 0.9,
+            "{early:?} {late:?}"
+        );
+        // 80 chunks per band: too few for a tail fit, and said so.
+        assert!(early
+            .exp_mismatches
+            .as_ref()
+            .unwrap_err()
+            .contains("80 samples"));
+        assert!(fit_bands(&traces, 0, 32, &targets).is_err());
     }
 
     #[test]

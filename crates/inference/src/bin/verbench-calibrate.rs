@@ -17,11 +17,13 @@ use clap::{Parser, Subcommand};
 #[cfg(feature = "llamacpp")]
 use verbench_inference::calibration::trace_item_with;
 use verbench_inference::calibration::{
-    self, check, fit, read_traces, trace_item, Calibration, SamplingMode, Targets, TraceFile,
-    TraceHeader,
+    self, check, fit, read_traces, trace_item, Calibration, SamplingMode, Targets, Trace,
+    TraceFile, TraceHeader,
 };
 use verbench_inference::detection::{prompt_lines, OTHER_SYSTEM, PROMPTS};
-use verbench_inference::{device, load, smollm2_path, with_threads, Validator, WeightFormat};
+use verbench_inference::{
+    device, load, smollm2_path, with_threads, ModelHash, Validator, WeightFormat,
+};
 use verbench_toploc::ProofParams;
 
 #[derive(Parser)]
@@ -43,6 +45,9 @@ enum Command {
     Fit(FitArgs),
     /// Judge held-out trace files by a calibration's limits (a check, not a demonstration).
     Check(CheckArgs),
+    /// Fit each band of output positions separately (an analysis: would limits that depend on
+    /// the position serve this model?); writes no calibration.
+    Bands(BandsArgs),
 }
 
 #[derive(clap::Args)]
@@ -87,11 +92,9 @@ struct TraceArgs {
     engine: String,
 }
 
+/// The stated false-positive targets.
 #[derive(clap::Args)]
-struct FitArgs {
-    /// Trace files (same key).
-    #[arg(long, required = true)]
-    traces: Vec<PathBuf>,
+struct TargetArgs {
     /// Target: probability that an honest item of --item-tokens tokens fails the token check.
     #[arg(long, default_value_t = 1e-4)]
     token_fp_per_item: f64,
@@ -101,6 +104,30 @@ struct FitArgs {
     /// Target: probability that an honest TOPLOC chunk fails.
     #[arg(long, default_value_t = 1e-6)]
     chunk_fp: f64,
+}
+
+impl TargetArgs {
+    fn targets(&self, fit_confidence: Option<f64>) -> Targets {
+        Targets {
+            token_fp_per_item: self.token_fp_per_item,
+            item_tokens: self.item_tokens,
+            chunk_fp: self.chunk_fp,
+            fit_confidence,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct FitArgs {
+    /// Trace files (same key).
+    #[arg(long, required = true)]
+    traces: Vec<PathBuf>,
+    #[command(flatten)]
+    targets: TargetArgs,
+    /// Each limit is at least this quantile of the limits fitted to bootstrap resamples of the
+    /// items (the fit's sampling uncertainty); 0: the point fit alone.
+    #[arg(long, default_value_t = calibration::DEFAULT_FIT_CONFIDENCE)]
+    confidence: f64,
     /// The longest items (output tokens) the calibration may judge: `register-task` refuses
     /// longer ones. For a model whose honest noise grows along the sequence past the fitted items.
     #[arg(long)]
@@ -108,6 +135,18 @@ struct FitArgs {
     /// Calibration file to write.
     #[arg(long)]
     out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct BandsArgs {
+    /// Trace files (same key).
+    #[arg(long, required = true)]
+    traces: Vec<PathBuf>,
+    /// Output positions per band.
+    #[arg(long, default_value_t = 256)]
+    width: usize,
+    #[command(flatten)]
+    targets: TargetArgs,
 }
 
 #[derive(clap::Args)]
@@ -139,6 +178,7 @@ fn main() -> anyhow::Result<()> {
         Command::Trace(a) => trace(a),
         Command::Fit(a) => fit_cmd(a),
         Command::Check(a) => check_cmd(a),
+        Command::Bands(a) => bands_cmd(a),
     }
 }
 
@@ -313,40 +353,94 @@ fn candle_trace(
     })??)
 }
 
-fn fit_cmd(a: FitArgs) -> anyhow::Result<()> {
+/// Reads trace files measured with one key: the header, all traces and each file's hash.
+fn read_same_key(paths: &[PathBuf]) -> anyhow::Result<(TraceHeader, Vec<Trace>, Vec<ModelHash>)> {
     let mut header: Option<TraceHeader> = None;
     let mut traces = Vec::new();
     let mut hashes = Vec::new();
-    for p in &a.traces {
+    for p in paths {
         let (h, t) = read_traces(p)?;
         match &header {
             None => header = Some(h),
             Some(first) if first.key != h.key => bail!(
                 "{} was measured with another key than {}: one calibration fits one key",
                 p.display(),
-                a.traces[0].display()
+                paths[0].display()
             ),
             Some(_) => {}
         }
         hashes.push(calibration::file_hash(p)?);
         traces.extend(t);
     }
-    let header = header.context("no trace file")?;
-    let targets = Targets {
-        token_fp_per_item: a.token_fp_per_item,
-        item_tokens: a.item_tokens,
-        chunk_fp: a.chunk_fp,
+    Ok((header.context("no trace file")?, traces, hashes))
+}
+
+fn bands_cmd(a: BandsArgs) -> anyhow::Result<()> {
+    let (header, traces, _) = read_same_key(&a.traces)?;
+    let targets = a.targets.targets(None);
+    let bands = calibration::fit_bands(
+        &traces,
+        a.width,
+        header.key.decode_batching_size as usize,
+        &targets,
+    )?;
+    println!(
+        "{} items, model {}, {}; targets {} per {}-token item (token check), {} per chunk\n",
+        traces.len(),
+        header.key.model_hash,
+        header.key.sampling,
+        targets.token_fp_per_item,
+        targets.item_tokens,
+        targets.chunk_fp
+    );
+    println!("| output positions | tokens / chunks | token margin (largest error; shape) | exponent mismatches <= (largest; shape) | mantissa mean <= (largest; shape) | mantissa median <= (largest; shape) |");
+    println!("|---|---|---|---|---|---|");
+    let cell = |f: &Result<calibration::TailFit, String>, digits: usize| match f {
+        Ok(f) => format!(
+            "{:.digits$} ({:.digits$}; {:+.2})",
+            f.limit, f.max_observed, f.shape_fitted
+        ),
+        Err(e) => format!("no fit: {e}"),
     };
+    for b in &bands {
+        let mismatches = match &b.exp_mismatches {
+            Ok(f) if f.limit >= f64::from(header.key.topk) => format!(
+                "{:.0} of {}: no matches left ({:.0}; {:+.2})",
+                f.limit, header.key.topk, f.max_observed, f.shape_fitted
+            ),
+            other => cell(other, 0),
+        };
+        println!(
+            "| {}-{} | {} / {} | {} | {} | {} | {} |",
+            b.from,
+            b.to - 1,
+            b.tokens,
+            b.chunks,
+            cell(&b.token_error, 3),
+            mismatches,
+            cell(&b.mant_err_mean, 3),
+            cell(&b.mant_err_median, 0)
+        );
+    }
+    Ok(())
+}
+
+fn fit_cmd(a: FitArgs) -> anyhow::Result<()> {
+    let (header, traces, hashes) = read_same_key(&a.traces)?;
+    let targets = a
+        .targets
+        .targets((a.confidence != 0.0).then_some(a.confidence));
     let command = format!(
-        "verbench-calibrate fit {} --token-fp-per-item {} --item-tokens {} --chunk-fp {}",
+        "verbench-calibrate fit {} --token-fp-per-item {} --item-tokens {} --chunk-fp {} --confidence {}",
         a.traces
             .iter()
             .map(|p| format!("--traces {}", p.display()))
             .collect::<Vec<_>>()
             .join(" "),
-        a.token_fp_per_item,
-        a.item_tokens,
-        a.chunk_fp
+        targets.token_fp_per_item,
+        targets.item_tokens,
+        targets.chunk_fp,
+        a.confidence
     ) + &a
         .max_item_tokens
         .map_or(String::new(), |m| format!(" --max-item-tokens {m}"));
@@ -431,6 +525,20 @@ fn check_cmd(a: CheckArgs) -> anyhow::Result<()> {
     );
     for f in &r.failing {
         println!("  failing: {f}");
+    }
+    match &r.held_out_tail {
+        Some(t) => println!(
+            "  at these limits, tails fitted to the held-out data give {:.2e} per {}-token item (token check; target {:.0e}) and {:.2e} per chunk (target {:.0e}: exponent matches {:.1e}, mantissa mean {:.1e}, median {:.1e})",
+            t.item,
+            cal.targets.item_tokens,
+            cal.targets.token_fp_per_item,
+            t.chunk,
+            cal.targets.chunk_fp,
+            t.exp_mismatches,
+            t.mant_err_mean,
+            t.mant_err_median
+        ),
+        None => println!("  too few held-out data to fit their own tails"),
     }
     if let Some(out) = &a.out {
         let mut b = serde_json::to_vec_pretty(&r)?;

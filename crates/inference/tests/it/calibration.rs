@@ -5,8 +5,8 @@
 use std::io::Write;
 
 use verbench_inference::calibration::{
-    candle_key, fit, gemma3_greedy, read_traces, smollm2_greedy, trace_item, Calibration,
-    SamplingMode, Targets, TraceFile, TraceHeader, FORMAT_VERSION,
+    candle_key, file_hash, fit, gemma3_greedy, read_traces, smollm2_greedy, trace_item,
+    Calibration, SamplingMode, Targets, TraceFile, TraceHeader, FORMAT_VERSION,
 };
 use verbench_inference::{load, with_threads, ModelHash, Sampling, Validator, WeightFormat};
 use verbench_toploc::{ProofParams, Thresholds};
@@ -100,7 +100,7 @@ fn token_error_bounds_every_gap_and_traces_resume() {
 }
 
 #[test]
-fn committed_calibration_is_for_the_fetched_model_and_refits_exactly() {
+fn committed_calibration_is_for_the_fetched_model_and_round_trips() {
     let (cal, hash) = smollm2_greedy().unwrap();
     assert_eq!(
         cal.key.model_hash,
@@ -159,6 +159,49 @@ fn committed_gemma3_calibration_is_for_the_fetched_model_at_its_stated_targets()
         .unwrap_err()
         .to_string();
     assert!(err.contains("gemma.json") && err.contains("model"), "{err}");
+}
+
+/// The committed SmolLM2 calibration is what `verbench-calibrate fit` makes of the committed
+/// calibration traces, byte for byte: the bootstrap's draws are seeded, and the limits carry a
+/// fit confidence (every limit at least the 95% bootstrap quantile).
+#[test]
+fn committed_calibration_refits_from_the_committed_traces() {
+    let (cal, _) = smollm2_greedy().unwrap();
+    assert_eq!(cal.targets.fit_confidence, Some(0.95));
+    let gz = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/calibration/smollm2.greedy.cal.traces.jsonl.gz"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("smollm2.greedy.cal.traces.jsonl");
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(gz).unwrap()),
+        &mut plain,
+    )
+    .unwrap();
+    std::fs::write(&path, plain).unwrap();
+    let hash = file_hash(&path).unwrap();
+    assert_eq!(cal.data.trace_hashes, vec![hash]);
+    let (header, traces) = read_traces(&path).unwrap();
+    let refit = fit(
+        &header,
+        &traces,
+        vec![hash],
+        cal.targets,
+        cal.command.clone(),
+    )
+    .unwrap();
+    assert_eq!(refit, cal);
+    for f in [&cal.token_error, &cal.exp_mismatches, &cal.mant_err_mean] {
+        let upper = f.upper.as_ref().unwrap();
+        assert!(f.limit >= upper.limit && upper.replicates >= 180, "{f:?}");
+    }
+    // The gzipped file itself is refused with what to do, not misread.
+    let err = read_traces(std::path::Path::new(gz))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("gunzip"), "{err}");
 }
 
 #[test]
