@@ -35,6 +35,10 @@
 //!
 //! Limits are rounded outwards to the task's fixed point (thousandths; whole mismatches).
 //!
+//! The fit's own uncertainty: with a `fit_confidence` (default 0.95) the whole fit is repeated on
+//! [`BOOTSTRAP_REPLICATES`] seeded bootstrap resamples of the items, and each limit is at least
+//! that quantile of the replicates' limits ([`UpperFit`]).
+//!
 //! # The file ([`Calibration`])
 //!
 //! JSON, keyed by model hash, generator weight format, generator engine, validator path and
@@ -1174,6 +1178,9 @@ pub fn fit(
             }
             fit.upper = Some(upper);
         }
+        // The margin for any item length is `limit_at` (point fit, the replicate's tail, the
+        // data); the file's margin is that at the target's length, so both always agree.
+        token_error.limit = token_error.limit_at(token_target);
     }
     let errors = token_error.samples;
     let chunks = exp_mismatches.samples;

@@ -567,9 +567,10 @@ async fn operators_with_different_settings_sign_the_same_verdict() {
     let s = scenario(4).await;
     let (cal, hash) = verbench_inference::calibration::smollm2_greedy().unwrap();
     assert_eq!(s.task.spec.calibrationHash, B256::from(hash.0));
+    // The margin for this task's item length (the per-item target over its tokens).
     assert_eq!(
         s.task.spec.toploc.tokenMarginMilli,
-        cal.limits.token_margin_milli
+        cal.token_margin_milli_for(s.task.spec.generation.maxNewTokens)
     );
     assert_eq!(s.task.spec.toploc.minExpMatches, cal.limits.min_exp_matches);
     let c = s.provide(role::CHEAT, Some(Cheat::ModelSwapQ4_0)).await;

@@ -63,6 +63,10 @@ struct TraceArgs {
     /// matrix's other system prompt (more distinct honest items from the same lines).
     #[arg(long, default_value_t = 1)]
     variants: usize,
+    /// First variant traced (1 or 2): `--variants 2 --first-variant 2` traces only the other
+    /// system prompt's items (to add them to a calibration made with 1 variant).
+    #[arg(long, default_value_t = 1)]
+    first_variant: usize,
     /// Seeds per (line, variant) for sampled modes (greedy: 1).
     #[arg(long, default_value_t = 1)]
     seeds: u64,
@@ -187,6 +191,9 @@ fn trace(a: TraceArgs) -> anyhow::Result<()> {
     if !(1..=2).contains(&a.variants) {
         bail!("--variants must be 1 or 2");
     }
+    if !(1..=a.variants).contains(&a.first_variant) {
+        bail!("--first-variant must be between 1 and --variants");
+    }
     if a.tokens == 0 {
         bail!("--tokens must be > 0");
     }
@@ -221,11 +228,14 @@ fn trace(a: TraceArgs) -> anyhow::Result<()> {
         verbench_toploc::Thresholds::paper_defaults(params.topk()),
         f32::INFINITY,
     );
+    let variants = match a.first_variant {
+        1 => format!("{} variant(s)", a.variants),
+        f => format!("variant(s) {f} to {}", a.variants),
+    };
     let prompts = format!(
-        "crates/inference/data/prompts.txt (keccak {}), {} lines, {} variant(s) (1: default system prompt{})",
+        "crates/inference/data/prompts.txt (keccak {}), {} lines, {variants} (1: default system prompt{})",
         calibration::file_hash_bytes(PROMPTS.as_bytes()),
         a.split,
-        a.variants,
         if a.variants == 2 { "; 2: detection::OTHER_SYSTEM" } else { "" }
     );
     let engine_name = match a.engine.as_str() {
@@ -259,7 +269,7 @@ fn trace(a: TraceArgs) -> anyhow::Result<()> {
     let mut file = TraceFile::open_or_create(&a.out, &header)?;
     let mut todo = Vec::new();
     for &(i, line) in &lines {
-        for v in 0..a.variants {
+        for v in a.first_variant - 1..a.variants {
             for s in a.seed_offset..a.seed_offset + seeds {
                 let item = match a.sampling {
                     SamplingMode::Greedy => format!("p{i}v{v}"),
@@ -360,14 +370,19 @@ fn read_same_key(paths: &[PathBuf]) -> anyhow::Result<(TraceHeader, Vec<Trace>, 
     let mut hashes = Vec::new();
     for p in paths {
         let (h, t) = read_traces(p)?;
-        match &header {
+        match &mut header {
             None => header = Some(h),
             Some(first) if first.key != h.key => bail!(
                 "{} was measured with another key than {}: one calibration fits one key",
                 p.display(),
                 paths[0].display()
             ),
-            Some(_) => {}
+            // Files of other prompts (or lengths): the summary names every prompt set.
+            Some(first) => {
+                if !first.prompts.split(" + ").any(|q| q == h.prompts) {
+                    first.prompts = format!("{} + {}", first.prompts, h.prompts);
+                }
+            }
         }
         hashes.push(calibration::file_hash(p)?);
         traces.extend(t);
