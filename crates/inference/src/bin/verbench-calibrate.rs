@@ -4,6 +4,7 @@
 //! verbench-calibrate trace --split even --tokens 512 --out cal.traces.jsonl      # honest items, resumable
 //! verbench-calibrate fit   --traces cal.traces.jsonl --out calibration.json       # limits for the targets
 //! verbench-calibrate check --calibration calibration.json --traces heldout.traces.jsonl
+//! verbench-calibrate bands --traces cal.traces.jsonl --width 256                  # fits per position band
 //! ```
 //!
 //! `trace` appends one line per honest item and continues where an interrupted run stopped.
