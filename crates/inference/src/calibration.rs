@@ -1126,20 +1126,34 @@ fn bootstrap(
         )));
     }
     let fitted = BOOTSTRAP_REPLICATES - failed;
-    Ok(replicates.map(|mut fits| {
-        fits.sort_by(|a, b| a.limit.total_cmp(&b.limit));
-        let k = ((confidence * fits.len() as f64).ceil() as usize).clamp(1, fits.len());
-        let f = &fits[k - 1];
-        UpperFit {
-            replicates: fitted,
-            confidence,
-            samples: f.samples,
-            threshold: f.threshold,
-            exceedances: f.exceedances,
-            scale: f.scale,
-            shape: f.shape,
-            limit: f.limit,
-        }
+    let mut stat = 0;
+    Ok(replicates.map(|fits| {
+        let mut uppers: Vec<UpperFit> = fits
+            .iter()
+            .map(|f| {
+                let mut u = UpperFit {
+                    replicates: fitted,
+                    confidence,
+                    samples: f.samples,
+                    threshold: f.threshold,
+                    exceedances: f.exceedances,
+                    scale: f.scale,
+                    shape: f.shape,
+                    limit: f.limit,
+                };
+                // The token error's replicate is ranked by its fitted quantile alone: that is
+                // all `TailFit::limit_at` can rebuild from it for any item length (a
+                // resample's own largest samples are not kept).
+                if stat == 0 {
+                    u.limit = u.quantile_at(token_target);
+                }
+                u
+            })
+            .collect();
+        stat += 1;
+        uppers.sort_by(|a, b| a.limit.total_cmp(&b.limit));
+        let k = ((confidence * uppers.len() as f64).ceil() as usize).clamp(1, uppers.len());
+        uppers.swap_remove(k - 1)
     }))
 }
 
@@ -1267,6 +1281,9 @@ pub fn fit_bands(
     }
     let token_target = targets.token_fp_per_item / f64::from(targets.item_tokens);
     let chunk_target = targets.chunk_fp / 3.0;
+    if traces.is_empty() {
+        return Err(CalibrationError::TooFewSamples("no traces".into()));
+    }
     let longest = traces
         .iter()
         .map(|t| t.token_errors.len())
@@ -1399,8 +1416,10 @@ pub struct HeldOutCheck {
 }
 
 /// Failure rates at a calibration's limits under tails fitted (as [`fit`] fits, point fit) to
-/// held-out honest data. Integer statistics are read on the dithered scale (`P(X > L) =
-/// P(X + U >= L + 1)`).
+/// held-out honest data. Every statistic is read from its GPD tail (shape at least 0); integer
+/// statistics on the dithered scale (`P(X > L) = P(X + U >= L + 1)`), where [`fit`] itself may
+/// have set the limit from the geometric tail instead. A limit at or below the tail's threshold
+/// reads as the tail's fraction of samples, a lower bound on the rate there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeldOutTail {
     /// Probability that a token's logit-difference error exceeds the margin.
@@ -1426,7 +1445,8 @@ fn held_out_tail(cal: &Calibration, traces: &[Trace]) -> Option<HeldOutTail> {
     let [tok, exp, mean, median] = fit_stats(&refs, token_target, chunk_target).ok()?;
     let l = &cal.limits;
     let token = tok.exceedance(f64::from(l.token_margin()));
-    let exp_mismatches = exp.exceedance(f64::from(cal.key.topk - l.min_exp_matches) + 1.0);
+    let exp_mismatches =
+        exp.exceedance(f64::from(cal.key.topk.saturating_sub(l.min_exp_matches)) + 1.0);
     let mant_err_mean = mean.exceedance(f64::from(l.max_mant_err_mean_milli) / 1000.0);
     let mant_err_median = median.exceedance(f64::from(l.max_mant_err_median_milli) / 1000.0 + 1.0);
     Some(HeldOutTail {

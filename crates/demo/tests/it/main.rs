@@ -408,7 +408,7 @@ async fn inflated_score_claim_is_proven_without_a_vote_and_slashed() {
 /// choices among A-D: its commitment is checked (every score, and each leaf recomputed by one
 /// prefill) and finalizes. A provider that claims the answer key's letter, proven by one honest
 /// prefill, is caught by the restricted token check and slashed (the task's margin is the committed
-/// calibration's for one-token items, 0.908 logits: the per-item target over one token); one that
+/// calibration's for one-token items, 0.909 logits: the per-item target over one token); one that
 /// scores the model's own letters against another answer key is caught by rescoring and slashed.
 #[tokio::test(flavor = "multi_thread")]
 async fn mmlu_answer_key_letters_and_another_key_are_disputed_honest_letters_finalize() {
