@@ -337,20 +337,20 @@ pub struct UpperFit {
 impl UpperFit {
     /// This replicate's fitted quantile for a per-sample target.
     fn quantile_at(&self, target: f64) -> f64 {
-        self.threshold
-            + gpd_excess(
-                self.scale,
-                self.shape,
-                self.exceedances,
-                self.samples,
-                target,
-            )
+        gpd_quantile(
+            self.threshold,
+            self.scale,
+            self.shape,
+            self.exceedances,
+            self.samples,
+            target,
+        )
     }
 }
 
-/// The GPD excess over the threshold at per-sample target `target`, for a tail of `m` of `n`
-/// samples (0 when the target is not in the tail).
-fn gpd_excess(scale: f64, shape: f64, m: u64, n: u64, target: f64) -> f64 {
+/// The quantile at per-sample target `target` of a GPD tail above threshold `u` holding `m` of
+/// `n` samples (`u` itself when the target is not in the tail).
+fn gpd_quantile(u: f64, scale: f64, shape: f64, m: u64, n: u64, target: f64) -> f64 {
     let zeta = m as f64 / n as f64;
     let y = if target >= zeta {
         0.0
@@ -359,7 +359,7 @@ fn gpd_excess(scale: f64, shape: f64, m: u64, n: u64, target: f64) -> f64 {
     } else {
         scale / shape * ((zeta / target).powf(shape) - 1.0)
     };
-    y.max(0.0)
+    u + y.max(0.0)
 }
 
 impl TailFit {
@@ -368,14 +368,14 @@ impl TailFit {
     /// the empirical one (the `floor(target * n)`-th largest sample; the largest when
     /// `target * n < 1`).
     pub fn limit_at(&self, target: f64) -> f64 {
-        let fitted = self.threshold
-            + gpd_excess(
-                self.scale,
-                self.shape,
-                self.exceedances,
-                self.samples,
-                target,
-            );
+        let fitted = gpd_quantile(
+            self.threshold,
+            self.scale,
+            self.shape,
+            self.exceedances,
+            self.samples,
+            target,
+        );
         let upper = self
             .upper
             .as_ref()
@@ -970,13 +970,7 @@ pub fn fit_tail(name: &str, samples: &[f64], target: f64, integer: bool) -> Resu
     let scale = 2.0 * a0 * a1 / denom;
     let shape_fitted = -k_hosking;
     let shape = shape_fitted.max(0.0);
-    let zeta = m as f64 / n as f64;
-    let y = if shape < 1e-9 {
-        scale * (zeta / target).ln()
-    } else {
-        scale / shape * ((zeta / target).powf(shape) - 1.0)
-    };
-    let quantile = u + y.max(0.0);
+    let quantile = gpd_quantile(u, scale, shape, m as u64, n as u64, target);
     let max_observed = samples.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     // Integer statistic X fails when X > L; P(X > L) = P(X + U > L + 1) <= target needs
     // L + 1 >= quantile. The dithered GPD is only used when it finds a heavy tail (shape > 0):
